@@ -1,0 +1,15 @@
+# Writes the schema scripts into a header as raw strings, in file-name order; the number
+# that starts each file name is its schema version.
+file(GLOB FILES ${DIR}/*.sql)
+list(SORT FILES)
+set(body "// Generated from datastore/schema/*.sql; do not edit.\n#pragma once\n#include <array>\n#include <string_view>\nnamespace tsumugi::schema {\nstruct Migration { int version; std::string_view name; std::string_view sql; };\ninline constexpr std::array kMigrations = {\n")
+foreach(f ${FILES})
+  get_filename_component(name ${f} NAME_WE)
+  string(REGEX MATCH "^[0-9]+" version ${name})
+  math(EXPR version "${version} + 0")
+  file(READ ${f} sql)
+  string(APPEND body "  Migration{${version}, \"${name}\", R\"tsumugi_sql(${sql})tsumugi_sql\"},\n")
+endforeach()
+string(APPEND body "};\n}  // namespace tsumugi::schema\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)
