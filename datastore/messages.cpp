@@ -251,6 +251,7 @@ int64_t createMessage(Workspace& ws, const Account& actor, const NewMessage& mes
                  message.sourceId, message.metaJson, statusName(message.status), now, now)
         .run();
     indexMessageText(ws, id, message.text);
+    if (parent) finishLease(ws, actor, TaskKind::WriteReply, parent->id);
     refreshOpenTasks(ws, id);
     audit(ws, actor, {"message.create", "message", id, {}, 1});
     tx.commit();
