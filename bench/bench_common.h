@@ -67,7 +67,7 @@ inline const std::vector<std::string_view>& vocabulary()
         "就職活動", "面接", "履歴書", "転職", "退職", "昇進", "出張", "残業", "有給休暇", "在宅勤務",
         "猫", "犬", "鳥", "魚", "金魚", "うさぎ", "ハムスター", "カブトムシ", "ひまわり", "あじさい",
         "たんぽぽ", "すみれ", "竹", "松", "梅", "蛍", "鶴", "亀", "狐", "狸",
-        // rarest
+        // rarest (kRareWords): drawn apart, for one content word in 200
         "囲炉裏", "蚊帳", "風鈴", "羊羹", "最中", "饅頭", "煎餅", "団扇", "扇子", "提灯", "鏑矢", "篳篥",
         "蹴鞠", "薙刀", "鎧兜", "瓦版", "寺子屋", "飛脚", "駕籠", "行灯", "鬼灯", "蕗の薹", "土筆", "蓬餅",
         "柏餅", "粽", "雛祭り", "七夕", "盂蘭盆", "大晦日",
@@ -80,18 +80,24 @@ inline const std::vector<std::string_view>& vocabulary()
 inline constexpr size_t kParticlesEnd = 20;
 inline constexpr size_t kEndingsEnd = 29;
 inline constexpr size_t kContentBegin = 50;
+inline constexpr size_t kRareWords = 30;  // the last 30: a tail of rare words
 
 // Generates sentences with a fixed seed: (content word + particle [、]) × 1–4, then a
 // content word and an ending, 。. Content words follow a Zipf law over the vocabulary's
-// order; a few are quoted in 「」; some sentences open with a connective.
+// order, one in 200 comes from the rare tail (its own Zipf law), so queries range from
+// "in nearly every message" to "in a few hundred of a million"; a few words are quoted in
+// 「」; some sentences open with a connective.
 class JapaneseText {
 public:
     explicit JapaneseText(uint64_t seed = 20260101) : m_rng(seed)
     {
-        const size_t n = vocabulary().size() - kContentBegin;
-        std::vector<double> weights;
-        for (size_t i = 0; i < n; ++i) weights.push_back(1.0 / std::pow(double(i + 1), 0.9));
-        m_content = std::discrete_distribution<size_t>(weights.begin(), weights.end());
+        auto zipf = [](size_t n, double exponent) {
+            std::vector<double> weights;
+            for (size_t i = 0; i < n; ++i) weights.push_back(1.0 / std::pow(double(i + 1), exponent));
+            return std::discrete_distribution<size_t>(weights.begin(), weights.end());
+        };
+        m_content = zipf(vocabulary().size() - kContentBegin - kRareWords, 0.9);
+        m_rare = zipf(kRareWords, 1.0);
     }
 
     // A text of minChars..maxChars characters (code points), whole sentences.
@@ -131,7 +137,9 @@ private:
     std::string_view pick(size_t begin, size_t end) { return vocabulary()[size_t(uniform(int(begin), int(end) - 1))]; }
     std::string content()
     {
-        const std::string word(vocabulary()[kContentBegin + m_content(m_rng)]);
+        const size_t rareBegin = vocabulary().size() - kRareWords;
+        const std::string word(uniform(0, 199) == 0 ? vocabulary()[rareBegin + m_rare(m_rng)]
+                                                    : vocabulary()[kContentBegin + m_content(m_rng)]);
         return uniform(0, 99) < 5 ? "「" + word + "」" : word;
     }
 
@@ -153,6 +161,7 @@ private:
 
     std::mt19937_64 m_rng;
     std::discrete_distribution<size_t> m_content;
+    std::discrete_distribution<size_t> m_rare;
 };
 
 // One instruction and its answer (the `messages` format's two turns).
@@ -192,17 +201,43 @@ inline std::string jsonString(std::string_view s)
     return out + "\"";
 }
 
-// {"messages":[{"role":"user","content":…},{"role":"assistant","content":…}]} per line.
-inline void writeMessagesJsonl(const std::filesystem::path& path, const std::vector<Conversation>& conversations,
-                               size_t begin = 0, size_t end = SIZE_MAX)
+// {"messages":[{"role":"user","content":…},{"role":"assistant","content":…}]}
+inline std::string messagesLine(const Conversation& c)
+{
+    return R"({"messages":[{"role":"user","content":)" + jsonString(c.user) +
+           R"(},{"role":"assistant","content":)" + jsonString(c.assistant) + "}]}\n";
+}
+
+inline void writeMessagesJsonl(const std::filesystem::path& path, const std::vector<Conversation>& conversations)
 {
     std::ofstream out(path, std::ios::binary);
     if (!out) throw std::runtime_error("cannot write " + path.string());
-    end = std::min(end, conversations.size());
-    for (size_t i = begin; i < end; ++i)
-        out << R"({"messages":[{"role":"user","content":)" << jsonString(conversations[i].user)
-            << R"(},{"role":"assistant","content":)" << jsonString(conversations[i].assistant) << "}]}\n";
+    for (const Conversation& c : conversations) out << messagesLine(c);
     if (!out.flush()) throw std::runtime_error("writing " + path.string() + " failed (disk full?)");
+}
+
+// Generates `count` conversations straight into a `messages` JSONL file, 10k at a time, so a
+// million messages never sit in memory at once; returns the first `keep` of them (samples).
+inline std::vector<Conversation> generateMessagesJsonl(const std::filesystem::path& path, int64_t count,
+                                                       uint64_t seed, int64_t keep = 0)
+{
+    JapaneseText gen(seed);
+    std::ofstream out(path, std::ios::binary);
+    if (!out) throw std::runtime_error("cannot write " + path.string());
+    std::vector<Conversation> kept;
+    std::string chunk;
+    for (int64_t i = 0; i < count; ++i) {
+        Conversation c{gen.next(40, 160), gen.next(80, 300)};
+        chunk += messagesLine(c);
+        if (i < keep) kept.push_back(std::move(c));
+        if (chunk.size() > (4 << 20)) {
+            out << chunk;
+            chunk.clear();
+        }
+    }
+    out << chunk;
+    if (!out.flush()) throw std::runtime_error("writing " + path.string() + " failed (disk full?)");
+    return kept;
 }
 
 // A fresh folder under the system's temporary directory, removed with everything in it.

@@ -51,6 +51,13 @@ Statement& Statement::bind(int index, std::string_view value)
     return *this;
 }
 
+Statement& Statement::bindView(int index, std::string_view value)
+{
+    const int rc = sqlite3_bind_text64(m_stmt, index, value.data(), value.size(), SQLITE_STATIC, SQLITE_UTF8);
+    if (rc != SQLITE_OK) m_db->fail(rc, m_sql);
+    return *this;
+}
+
 Statement& Statement::bind(int index, std::nullptr_t)
 {
     if (int rc = sqlite3_bind_null(m_stmt, index); rc != SQLITE_OK) m_db->fail(rc, m_sql);

@@ -33,6 +33,8 @@ public:
     Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
     Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
     Statement& bind(int index, std::nullptr_t);
+    // Binds without copying: the caller keeps `value` alive until the statement is reset.
+    Statement& bindView(int index, std::string_view value);
     Statement& bind(int index, const std::optional<int64_t>& value);
     Statement& bind(int index, const std::optional<std::string>& value);
     template <typename... Args>

@@ -1,5 +1,7 @@
 #include "datastore/messages.h"
 
+#include <array>
+
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -335,27 +337,52 @@ struct BulkInsert::Impl {
     db::Statement tag;
 };
 
-BulkInsert::BulkInsert(Workspace& ws, const Account& actor) : m_ws(ws), m_actor(actor)
+namespace {
+// The secondary indexes of messages, as schema 1 creates them; BulkInsert drops and
+// rebuilds exactly these.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 4> kMessageIndexes{{
+    {"messages_parent", "messages(parent_id)"},
+    {"messages_tree", "messages(tree_id)"},
+    {"messages_author", "messages(author_id)"},
+    {"messages_status", "messages(status)"},
+}};
+}  // namespace
+
+BulkInsert::BulkInsert(Workspace& ws, const Account& actor, int64_t expectedRows) : m_ws(ws), m_actor(actor)
 {
     if (!ws.db().inTransaction()) throw Error("BulkInsert needs an open transaction");
     m_nextId = nextMessageId(ws);
     m_firstId = m_nextId;
+    if (expectedRows > 0 && expectedRows >= ws.db().queryInt("SELECT count(*) FROM messages")) {
+        for (const auto& [name, _] : kMessageIndexes) ws.db().exec("DROP INDEX IF EXISTS " + std::string(name));
+        m_indexesDropped = true;
+    }
     m_impl = new Impl{ws.db().prepare("INSERT INTO messages(id, parent_id, tree_id, role, text, author_id, origin, "
-                                      "origin_checkpoint_id, source_id, meta_json, status, revision, created_at, "
-                                      "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)"),
+                                      "source_id, meta_json, status, revision, created_at, updated_at) "
+                                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)"),
                       ws.db().prepare("INSERT OR IGNORE INTO message_tags(message_id, tag_id) VALUES (?, ?)")};
 }
 
 BulkInsert::~BulkInsert() { delete m_impl; }
 
-int64_t BulkInsert::add(const NewMessage& message, int64_t authorId, const std::string& createdAt, int64_t treeId)
+int64_t BulkInsert::add(const BulkRow& row, std::string_view createdAt)
 {
     const int64_t id = m_nextId++;
     auto& st = m_impl->insert;
     st.reset();
-    st.bindAll(id, message.parentId, treeId ? treeId : id, messageRoleName(message.role), message.text, authorId,
-               originName(message.origin), message.originCheckpointId, message.sourceId, message.metaJson,
-               statusName(message.status), createdAt, createdAt);
+    st.bind(1, id);
+    st.bind(2, row.parentId);
+    st.bind(3, row.treeId ? row.treeId : id);
+    st.bindView(4, messageRoleName(row.role));
+    st.bindView(5, row.text);
+    st.bind(6, row.authorId);
+    st.bindView(7, originName(row.origin));
+    st.bind(8, row.sourceId);
+    if (row.metaJson.empty()) st.bind(9, nullptr);
+    else st.bindView(9, row.metaJson);
+    st.bindView(10, statusName(row.status));
+    st.bindView(11, createdAt);
+    st.bindView(12, createdAt);
     st.run();
     ++m_count;
     return id;
@@ -371,6 +398,11 @@ void BulkInsert::tag(int64_t messageId, int64_t tagId)
 
 void BulkInsert::finish(std::string_view action, const std::string& detailJson)
 {
+    if (m_indexesDropped) {
+        for (const auto& [name, on] : kMessageIndexes)
+            m_ws.db().exec("CREATE INDEX IF NOT EXISTS " + std::string(name) + " ON " + std::string(on));
+        m_indexesDropped = false;
+    }
     if (m_count == 0) return;
     indexMessagesFrom(m_ws, m_firstId);
     rebuildOpenTasks(m_ws, m_firstId);

@@ -5,6 +5,8 @@
 #include "core/error.h"
 #include "core/utf8.h"
 
+#include <simdjson.h>
+
 namespace tsumugi {
 
 std::string_view formatName(Format format)
@@ -84,16 +86,16 @@ private:
     int64_t m_line;
 };
 
-void checkStructure(const Record& r, const RecordParser& p)
+std::optional<std::string> structureError(const Record& r)
 {
-    if (r.nodes.empty()) p.fail("the record holds no messages");
+    if (r.nodes.empty()) return "the record holds no messages";
     for (size_t i = 0; i < r.nodes.size(); ++i) {
         const RecordNode& n = r.nodes[i];
         const std::string where = "message " + std::to_string(i + 1) + " (" + std::string(messageRoleName(n.role)) + ")";
         if (n.parent < 0) {
-            if (i != 0) p.fail(where + " has no parent; only the first message starts the conversation");
+            if (i != 0) return where + " has no parent; only the first message starts the conversation";
             if (n.role == MessageRole::Assistant)
-                p.fail("the conversation starts with an assistant message; it must start with user (or system)");
+                return "the conversation starts with an assistant message; it must start with user (or system)";
             continue;
         }
         const RecordNode& parent = r.nodes[static_cast<size_t>(n.parent)];
@@ -101,9 +103,10 @@ void checkStructure(const Record& r, const RecordParser& p)
                         (parent.role == MessageRole::User && n.role == MessageRole::Assistant) ||
                         (parent.role == MessageRole::Assistant && n.role == MessageRole::User);
         if (!ok)
-            p.fail(where + " follows a " + std::string(messageRoleName(parent.role)) +
-                   " message; turns go (system →) user → assistant → user …");
+            return where + " follows a " + std::string(messageRoleName(parent.role)) +
+                   " message; turns go (system →) user → assistant → user …";
     }
+    return std::nullopt;
 }
 
 Record parseMessages(const ojson& j, const RecordParser& p)
@@ -308,7 +311,96 @@ Record parseRecord(Format format, std::string_view lineText, const std::string& 
     }
     if (!j.is_object()) p.fail("a record must be a JSON object, got " + RecordParser::typeName(j));
     Record r = format == Format::Messages ? parseMessages(j, p) : format == Format::Alpaca ? parseAlpaca(j, p) : parseTree(j, p);
-    checkStructure(r, p);
+    if (auto error = structureError(r)) p.fail(*error);
+    return r;
+}
+
+struct FastRecordParser::Impl {
+    // The DOM API dispatches to the best kernel for this CPU at run time.
+    simdjson::dom::parser parser;
+    std::string buffer;  // the line plus simdjson's padding
+
+    // Each helper returns false when the line is not the plain common shape.
+    static bool text(simdjson::dom::element value, std::string& out, bool allowEmpty)
+    {
+        std::string_view view;
+        if (value.get_string().get(view)) return false;
+        if (view.empty() && !allowEmpty) return false;
+        out.assign(view);
+        return true;
+    }
+
+    static bool messages(simdjson::dom::object object, Record& r)
+    {
+        if (object.size() != 1) return false;
+        simdjson::dom::array array;
+        if (object.at_key("messages").get_array().get(array)) return false;
+        for (simdjson::dom::element element : array) {
+            simdjson::dom::object m;
+            if (element.get_object().get(m) || m.size() != 2) return false;
+            RecordNode n;
+            std::string role;
+            if (!text(m.at_key("role"), role, false) || !text(m.at_key("content"), n.text, false)) return false;
+            if (role == "user") n.role = MessageRole::User;
+            else if (role == "assistant") n.role = MessageRole::Assistant;
+            else if (role == "system") n.role = MessageRole::System;
+            else return false;
+            n.parent = static_cast<int>(r.nodes.size()) - 1;
+            n.key = std::to_string(r.nodes.size());
+            r.nodes.push_back(std::move(n));
+        }
+        return !r.nodes.empty();
+    }
+
+    static bool alpaca(simdjson::dom::object object, Record& r)
+    {
+        std::string instruction, input, output;
+        bool seenInput = false, inputNull = false;
+        size_t known = 2;
+        if (!text(object.at_key("instruction"), instruction, false) || !text(object.at_key("output"), output, false))
+            return false;
+        simdjson::dom::element value;
+        if (!object.at_key("input").get(value)) {
+            seenInput = true;
+            ++known;
+            if (value.is_null()) inputNull = true;
+            else if (!text(value, input, true)) return false;
+        }
+        if (object.size() != known) return false;  // extra or repeated fields: the full parser keeps them
+        RecordNode user;
+        user.key = "instruction";
+        user.role = MessageRole::User;
+        user.text = input.empty() ? instruction : instruction + "\n\n" + input;
+        user.meta["_tsumugi"]["alpaca_instruction_bytes"] = instruction.size();
+        if (inputNull) user.meta["_tsumugi"]["alpaca_input_null"] = true;
+        else if (!seenInput) user.meta["_tsumugi"]["alpaca_input_absent"] = true;
+        RecordNode assistant;
+        assistant.key = "output";
+        assistant.role = MessageRole::Assistant;
+        assistant.text = std::move(output);
+        assistant.parent = 0;
+        r.nodes.push_back(std::move(user));
+        r.nodes.push_back(std::move(assistant));
+        return true;
+    }
+};
+
+FastRecordParser::FastRecordParser() : m_impl(new Impl) {}
+FastRecordParser::~FastRecordParser() { delete m_impl; }
+
+std::optional<Record> FastRecordParser::parse(Format format, std::string_view lineText)
+{
+    if (format == Format::Tree) return std::nullopt;
+    std::string& buffer = m_impl->buffer;
+    buffer.assign(lineText);
+    buffer.append(simdjson::SIMDJSON_PADDING, '\0');
+    simdjson::dom::element doc;
+    if (m_impl->parser.parse(buffer.data(), lineText.size(), false).get(doc)) return std::nullopt;
+    simdjson::dom::object object;
+    if (doc.get_object().get(object)) return std::nullopt;
+    Record r;
+    const bool ok = format == Format::Messages ? Impl::messages(object, r) : Impl::alpaca(object, r);
+    if (!ok || structureError(r)) return std::nullopt;
     return r;
 }
 

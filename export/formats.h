@@ -74,6 +74,23 @@ struct Record {
 // Parses one line. Throws ParseError(file, line, column, "what, and what was expected").
 Record parseRecord(Format format, std::string_view lineText, const std::string& file, int64_t line);
 
+// A fast parser for the flat formats (messages, alpaca) on simdjson. It handles the common
+// shape only — known fields, valid values — and returns nullopt for anything else, which the
+// caller then gives to parseRecord for the full treatment (extra fields, precise errors).
+// Both produce the same Record for the lines both accept (tested).
+class FastRecordParser {
+public:
+    FastRecordParser();
+    ~FastRecordParser();
+    FastRecordParser(const FastRecordParser&) = delete;
+    FastRecordParser& operator=(const FastRecordParser&) = delete;
+    std::optional<Record> parse(Format format, std::string_view lineText);
+
+private:
+    struct Impl;
+    Impl* m_impl;
+};
+
 // Writers: one record per conversation path (messages, alpaca) or per tree (tree).
 ojson messagesRecord(const std::vector<const RecordNode*>& path);
 // nullopt when the path is not one instruction and one answer (alpaca cannot hold it).

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -94,7 +95,8 @@ private:
                     Parsed p{line.number, std::nullopt, "", "", nullptr};
                     if (m_options.skipInvalid) p.raw = line.text;
                     try {
-                        p.record = parseRecord(m_options.format, line.text, m_reader.path(), line.number);
+                        p.record = m_fast.parse(m_options.format, line.text);
+                        if (!p.record) p.record = parseRecord(m_options.format, line.text, m_reader.path(), line.number);
                     } catch (const ParseError& e) {
                         p.error = e.what();
                         p.failure = std::current_exception();
@@ -122,6 +124,7 @@ private:
     }
 
     JsonlReader m_reader;
+    FastRecordParser m_fast;
     const ImportOptions& m_options;
     std::mutex m_mutex;
     std::condition_variable m_cv;
@@ -139,31 +142,30 @@ public:
     }
 
     // Inserts the messages of one record; returns their ids, in node order.
-    std::vector<int64_t> insertMessages(const Record& r)
+    const std::vector<int64_t>& insertMessages(const Record& r)
     {
-        std::vector<int64_t> ids;
-        ids.reserve(r.nodes.size());
-        std::vector<int64_t> recordTags;
-        for (const std::string& t : r.tags) recordTags.push_back(tagId(t));
-        const std::string now = m_ws.now();
-        int64_t treeId = 0;
+        m_ids.clear();
+        m_recordTags.clear();
+        for (const std::string& t : r.tags) m_recordTags.push_back(tagId(t));
+        m_now = m_ws.now();
+        BulkRow row;
+        row.sourceId = m_sourceId;
         for (const RecordNode& n : r.nodes) {
-            NewMessage m;
-            m.parentId = n.parent >= 0 ? std::optional<int64_t>(ids[static_cast<size_t>(n.parent)]) : std::nullopt;
-            m.role = n.role;
-            m.text = n.text;
-            m.status = n.status.value_or(m_options.status);
-            m.origin = n.origin.value_or(m_options.format == Format::Tree ? Origin::Human : Origin::Import);
-            m.sourceId = m_sourceId;
-            if (!n.meta.empty()) m.metaJson = n.meta.dump();
-            const int64_t author = n.author ? accountId(*n.author) : m_actor.id;
-            const int64_t id = m_bulk.add(m, author, now, treeId);
-            if (treeId == 0) treeId = id;
+            row.parentId = n.parent >= 0 ? std::optional<int64_t>(m_ids[static_cast<size_t>(n.parent)]) : std::nullopt;
+            row.treeId = m_ids.empty() ? 0 : m_ids.front();
+            row.role = n.role;
+            row.text = n.text;
+            row.status = n.status.value_or(m_options.status);
+            row.origin = n.origin.value_or(m_options.format == Format::Tree ? Origin::Human : Origin::Import);
+            m_meta = n.meta.empty() ? std::string() : n.meta.dump();
+            row.metaJson = m_meta;
+            row.authorId = n.author ? accountId(*n.author) : m_actor.id;
+            const int64_t id = m_bulk.add(row, m_now);
             for (int64_t tag : m_tagIds) m_bulk.tag(id, tag);
-            for (int64_t tag : recordTags) m_bulk.tag(id, tag);
-            ids.push_back(id);
+            for (int64_t tag : m_recordTags) m_bulk.tag(id, tag);
+            m_ids.push_back(id);
         }
-        return ids;
+        return m_ids;
     }
 
     // Rankings, reviews and labels go through the datastore's own checks.
@@ -226,6 +228,10 @@ private:
     std::vector<int64_t> m_tagIds;
     std::map<std::string, int64_t> m_accounts;
     std::map<std::string, int64_t> m_tags;
+    std::vector<int64_t> m_ids;
+    std::vector<int64_t> m_recordTags;
+    std::string m_now;
+    std::string m_meta;
 };
 
 double secondsSince(std::chrono::steady_clock::time_point start)
@@ -255,7 +261,14 @@ ImportReport importFile(Workspace& ws, const Account& actor, const std::string& 
     std::vector<int64_t> tagIds;
     for (const std::string& t : options.tags) tagIds.push_back(ensureTag(ws, t));
 
-    BulkInsert bulk(ws, actor);
+    // Flat formats may be large: let the bulk insert rebuild the message indexes afterwards
+    // when the file is big for the workspace (about 200 bytes a message). Tree records run
+    // the datastore's checks per record, which need the indexes in place.
+    std::error_code sizeError;
+    const auto fileBytes = std::filesystem::file_size(path, sizeError);
+    const int64_t expectedRows =
+        options.format == Format::Tree || sizeError ? 0 : static_cast<int64_t>(fileBytes / 200);
+    BulkInsert bulk(ws, actor, expectedRows);
     RecordWriter writer(ws, actor, options, bulk, sourceId, tagIds);
     std::optional<JsonlWriter> rejects;
     const std::string rejectsPath = options.rejectsPath.empty() ? path + ".rejects.jsonl" : options.rejectsPath;
@@ -287,7 +300,7 @@ ImportReport importFile(Workspace& ws, const Account& actor, const std::string& 
                     // A record whose rankings fail the datastore's checks is rejected whole.
                     db::Transaction record(ws.db());
                     try {
-                        const auto ids = writer.insertMessages(*p.record);
+                        const std::vector<int64_t> ids = writer.insertMessages(*p.record);
                         writer.insertJudgements(*p.record, ids, report);
                         record.commit();
                     } catch (const Error& e) {

@@ -19,7 +19,7 @@ packages=(
   libsentencepiece-dev libsentencepiece0 sentencepiece
   # datastore, formats, CLI
   nlohmann-json3-dev libsqlite3-dev sqlite3 libicu-dev libsodium-dev libre2-dev
-  zlib1g-dev libzstd-dev libcurl4-openssl-dev libcli11-dev libspdlog-dev libfmt-dev
+  zlib1g-dev libzstd-dev libcurl4-openssl-dev libcli11-dev libspdlog-dev libfmt-dev libsimdjson-dev
   # seeing the UI headless; Japanese glyphs
   fonts-noto-cjk xvfb x11-apps imagemagick
 )

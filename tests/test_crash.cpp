@@ -1,6 +1,7 @@
 // kill -9 at random points of an import and of annotation writes: the file passes
 // PRAGMA integrity_check and the search index's own check, and holds all or nothing of
 // each transaction.
+#include <QElapsedTimer>
 #include <QTest>
 
 #include <csignal>
@@ -66,15 +67,28 @@ private slots:
                             R"("},{"role":"assistant","content":"清水寺や金閣寺などがあります。"}]})");
             w.commit();
         }
+        // Time one whole import, then kill others anywhere from start-up to past the commit.
+        int64_t fullMs = 0;
+        {
+            Fixture f;
+            f.ws.reset();
+            QElapsedTimer timer;
+            timer.start();
+            QProcess p;
+            p.start(TSUMUGI_CLI_PATH, {"import", QString::fromStdString(f.path), QString::fromStdString(data)});
+            QVERIFY(p.waitForFinished(120000));
+            QCOMPARE(p.exitCode(), 0);
+            fullMs = timer.elapsed();
+        }
         std::mt19937 rng(7);
         int complete = 0, empty = 0;
-        for (int trial = 0; trial < 6; ++trial) {
+        for (int trial = 0; trial < 8; ++trial) {
             Fixture f;
             f.ws.reset();
             QProcess p;
             p.start(TSUMUGI_CLI_PATH, {"import", QString::fromStdString(f.path), QString::fromStdString(data)});
             QVERIFY(p.waitForStarted());
-            QTest::qWait(int(50 + rng() % 1200));
+            QTest::qWait(int(fullMs * (10 + rng() % 100) / 100));  // 10 % to 110 % of a whole import
             ::kill(pid_t(p.processId()), SIGKILL);
             p.waitForFinished();
             Workspace ws(f.path);
@@ -88,7 +102,8 @@ private slots:
                 QCOMPARE(searchMessages(ws, q).ids.size(), size_t(11));  // 3999, 39990..39999
             }
         }
-        qInfo("killed 6 imports: %d had committed, %d had written nothing", complete, empty);
+        qInfo("whole import %lld ms; killed 8 imports: %d had committed, %d had written nothing", (long long)fullMs,
+              complete, empty);
     }
 
     void killDuringAnnotation()
