@@ -13,7 +13,7 @@
 #include "export/exporter.h"
 #include "export/importer.h"
 #include "export/jsonl.h"
-#include "malformed_cases.h"
+#include "import_cases.h"
 #include "test_support.h"
 
 using namespace tsumugi;
@@ -128,6 +128,36 @@ private slots:
         for (size_t i = 0; i < in.size(); ++i)
             QVERIFY2(sortLabels(out[i]) == sortLabels(in[i]),
                      qPrintable(QString::fromStdString(in[i].dump() + "\n" + out[i].dump())));
+    }
+
+    void fastParserAgreesWithFullParser()
+    {
+        // simdjson takes the plain shapes; whatever it accepts must parse exactly as the full
+        // (nlohmann) parser parses it, and whatever else it hands back (nullopt).
+        const auto lines = fastParserCases();
+        FastRecordParser fast;
+        int accepted = 0;
+        for (const auto& [format, line] : lines) {
+            const auto quick = fast.parse(format, line);
+            std::optional<Record> full;
+            try {
+                full = parseRecord(format, line, "lines", 1);
+            } catch (const ParseError&) {
+                QVERIFY2(!quick, line.c_str());  // the fast path never accepts what the full one refuses
+                continue;
+            }
+            if (!quick) continue;
+            ++accepted;
+            QCOMPARE(quick->nodes.size(), full->nodes.size());
+            for (size_t i = 0; i < full->nodes.size(); ++i) {
+                QCOMPARE(quick->nodes[i].key, full->nodes[i].key);
+                QCOMPARE(quick->nodes[i].parent, full->nodes[i].parent);
+                QCOMPARE(quick->nodes[i].role, full->nodes[i].role);
+                QCOMPARE(quick->nodes[i].text, full->nodes[i].text);
+                QCOMPARE(quick->nodes[i].meta.dump(), full->nodes[i].meta.dump());
+            }
+        }
+        QCOMPARE(accepted, 6);
     }
 
     void malformedInputs_data()
