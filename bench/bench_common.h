@@ -309,7 +309,7 @@ inline void printMachine(const char* benchmark)
               << "machine: nproc=" << ::sysconf(_SC_NPROCESSORS_ONLN)
               << ", cpu=" << readFirstLine("/proc/cpuinfo", "model name")
               << ", mem=" << readFirstLine("/proc/meminfo", "MemTotal") << ", sqlite=" << sqlite3_libversion()
-              << "\n";
+              << ", loadavg=" << readFirstLine("/proc/loadavg", "") << "\n";
 }
 
 // argv[index] as a positive count, or fallback when absent. Throws on a bad value.
