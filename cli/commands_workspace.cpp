@@ -212,6 +212,20 @@ void addAgreement(CLI::App& app)
     });
 }
 
+// Conversations and messages per split, and rankings: printed, and added to j.
+void describeCounts(Workspace& ws, int64_t snapshotId, ojson& j)
+{
+    const SnapshotCounts counts = snapshotCounts(ws, snapshotId);
+    for (size_t i = 0; i < counts.treesPerSplit.size(); ++i) {
+        const auto& [split, trees] = counts.treesPerSplit[i];
+        const int64_t messages = counts.messagesPerSplit[i].second;
+        say("  " + split + ": " + humanCount(trees) + " conversations, " + humanCount(messages) + " messages");
+        j["splits"][split] = {{"trees", trees}, {"messages", messages}};
+    }
+    say("  rankings: " + humanCount(counts.rankings));
+    j["rankings"] = counts.rankings;
+}
+
 void addSnapshot(CLI::App& app)
 {
     auto* cmd = app.add_subcommand("snapshot", "Freeze, list and show snapshots");
@@ -235,17 +249,9 @@ void addSnapshot(CLI::App& app)
         SplitSpec split = parseSplitSpec(c->split);
         split.seed = c->seed;
         const Snapshot s = createSnapshot(ws, actor, c->name, parseSnapshotFilter(c->filter), split);
-        const SnapshotCounts counts = snapshotCounts(ws, s.id);
         say("snapshot " + s.name + " " + s.contentHash.substr(0, 16));
         ojson j = {{"event", "snapshot.create"}, {"name", s.name}, {"content_hash", s.contentHash}};
-        for (size_t i = 0; i < counts.treesPerSplit.size(); ++i) {
-            const auto& [split, trees] = counts.treesPerSplit[i];
-            say("  " + split + ": " + humanCount(trees) + " conversations, " +
-                humanCount(counts.messagesPerSplit[i].second) + " messages");
-            j["splits"][split] = {{"trees", trees}, {"messages", counts.messagesPerSplit[i].second}};
-        }
-        say("  rankings: " + humanCount(counts.rankings));
-        j["rankings"] = counts.rankings;
+        describeCounts(ws, s.id, j);
         emit(j);
     });
 
@@ -268,7 +274,6 @@ void addSnapshot(CLI::App& app)
     show->callback([s] {
         Workspace ws = openWorkspace(s->first, false);
         const Snapshot snap = snapshotByName(ws, s->second);
-        const SnapshotCounts counts = snapshotCounts(ws, snap.id);
         say("name:         " + snap.name);
         say("created:      " + snap.createdAt);
         say("content hash: " + snap.contentHash);
@@ -276,14 +281,7 @@ void addSnapshot(CLI::App& app)
         say("split:        " + snap.splitJson);
         ojson j = {{"name", snap.name}, {"created_at", snap.createdAt}, {"content_hash", snap.contentHash},
                    {"filter", ojson::parse(snap.filterJson)}, {"split", ojson::parse(snap.splitJson)}};
-        for (size_t i = 0; i < counts.treesPerSplit.size(); ++i) {
-            const auto& [split, trees] = counts.treesPerSplit[i];
-            say("  " + split + ": " + humanCount(trees) + " conversations, " +
-                humanCount(counts.messagesPerSplit[i].second) + " messages");
-            j["splits"][split] = {{"trees", trees}, {"messages", counts.messagesPerSplit[i].second}};
-        }
-        say("  rankings: " + humanCount(counts.rankings));
-        j["rankings"] = counts.rankings;
+        describeCounts(ws, snap.id, j);
         emit(j);
     });
 }
