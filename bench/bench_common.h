@@ -3,9 +3,6 @@
 // Header-only: each benchmark is one program that reads setup → measure → report → cleanup.
 #pragma once
 
-#include <sqlite3.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -20,7 +17,10 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unistd.h>
 #include <vector>
+
+#include <sqlite3.h>
 
 namespace tsumugi::bench {
 
@@ -29,22 +29,23 @@ namespace tsumugi::bench {
 // messages and the last ones appear in a few percent of them.
 inline const std::vector<std::string_view>& vocabulary()
 {
+    // clang-format off
     static const std::vector<std::string_view> words = {
         // particles and glue: very common
-        "の", "は", "が", "を", "に", "で", "と", "も", "から", "まで", "より", "へ", "や", "など", "について",
-        "として", "ため", "こと", "もの", "ように", "です", "ます", "でした", "ました", "ません", "でしょう",
-        "ください", "ですね", "ですか", "それで", "しかし", "また", "そして", "つまり", "例えば", "なお",
-        "ただし", "まず", "次に", "最後に", "とても", "少し", "かなり", "もっと", "すでに", "まだ", "よく",
-        "必ず", "たぶん", "やはり",
+        "の", "は", "が", "を", "に", "で", "と", "も", "から", "まで", "より", "へ", "や", "など",
+        "について", "として", "ため", "こと", "もの", "ように", "です", "ます", "でした", "ました", "ません",
+        "でしょう", "ください", "ですね", "ですか", "それで", "しかし", "また", "そして", "つまり", "例えば",
+        "なお", "ただし", "まず", "次に", "最後に", "とても", "少し", "かなり", "もっと", "すでに", "まだ",
+        "よく", "必ず", "たぶん", "やはり",
         // common nouns and verbs
-        "日本", "東京", "京都", "大阪", "学校", "会社", "仕事", "時間", "今日", "明日", "昨日", "天気", "電車",
-        "先生", "学生", "友達", "家族", "子ども", "料理", "写真", "映画", "音楽", "本", "手紙", "電話", "言葉",
-        "問題", "説明", "質問", "答え", "意味", "理由", "結果", "方法", "情報", "データ", "システム", "モデル",
-        "ユーザー", "サービス", "アプリ", "コンピューター", "インターネット", "メール", "ファイル", "プログラム",
-        "テスト", "レポート", "ニュース", "スマホ", "行きます", "来ます", "見ます", "食べます", "飲みます",
-        "書きます", "読みます", "話します", "聞きます", "考えます", "思います", "使います", "作ります",
-        "調べます", "教えます", "分かります", "できます", "あります", "います", "なります", "始めます",
-        "終わります", "待ちます", "働きます", "休みます",
+        "日本", "東京", "京都", "大阪", "学校", "会社", "仕事", "時間", "今日", "明日", "昨日", "天気",
+        "電車", "先生", "学生", "友達", "家族", "子ども", "料理", "写真", "映画", "音楽", "本", "手紙",
+        "電話", "言葉", "問題", "説明", "質問", "答え", "意味", "理由", "結果", "方法", "情報", "データ",
+        "システム", "モデル", "ユーザー", "サービス", "アプリ", "コンピューター", "インターネット", "メール",
+        "ファイル", "プログラム", "テスト", "レポート", "ニュース", "スマホ", "行きます", "来ます", "見ます",
+        "食べます", "飲みます", "書きます", "読みます", "話します", "聞きます", "考えます", "思います",
+        "使います", "作ります", "調べます", "教えます", "分かります", "できます", "あります", "います",
+        "なります", "始めます", "終わります", "待ちます", "働きます", "休みます",
         // adjectives and mid-frequency words
         "大きい", "小さい", "新しい", "古い", "高い", "安い", "難しい", "易しい", "面白い", "楽しい",
         "忙しい", "静かな", "便利な", "大切な", "簡単な", "必要な", "有名な", "丁寧な", "正確な", "自然な",
@@ -52,8 +53,8 @@ inline const std::vector<std::string_view>& vocabulary()
         "お茶", "コーヒー", "ラーメン", "寿司", "天ぷら", "おにぎり", "味噌汁", "弁当", "果物", "野菜",
         "経済", "政治", "歴史", "文化", "科学", "技術", "環境", "社会", "教育", "健康", "医療", "法律",
         "会議", "資料", "予定", "計画", "目標", "予算", "売上", "顧客", "製品", "品質", "改善", "提案",
-        "要約", "翻訳", "分類", "抽出", "推論", "創作", "敬語", "雑談", "感想", "意見", "具体的に",
-        "簡潔に", "丁寧に", "箇条書きで", "三つ", "五つ", "十分", "半分", "全部", "一つずつ",
+        "要約", "翻訳", "分類", "抽出", "推論", "創作", "敬語", "雑談", "感想", "意見", "具体的に", "簡潔に",
+        "丁寧に", "箇条書きで", "三つ", "五つ", "十分", "半分", "全部", "一つずつ",
         // rarer words
         "富士山", "北海道", "沖縄", "新幹線", "温泉", "旅館", "神社", "お寺", "桜", "紅葉", "花火", "祭り",
         "着物", "浴衣", "俳句", "短歌", "将棋", "囲碁", "相撲", "柔道", "剣道", "茶道", "書道", "生け花",
@@ -61,17 +62,18 @@ inline const std::vector<std::string_view>& vocabulary()
         "セキュリティ", "パスワード", "クラウド", "サーバー", "ブラウザ", "キーボード", "ディスプレイ",
         "プリンター", "カメラ", "ロボット", "エンジニア", "デザイナー", "マネージャー", "プロジェクト",
         "スケジュール", "ミーティング", "プレゼンテーション", "トラブル", "メンテナンス", "バージョン",
-        "アップデート", "インストール", "ダウンロード", "アップロード", "バックアップ", "ログイン",
-        "地震", "台風", "梅雨", "猛暑", "大雪", "火山", "津波", "避難", "防災", "保険", "年金", "税金",
-        "確定申告", "住民票", "印鑑", "契約書", "請求書", "見積書", "領収書", "納品書", "議事録",
-        "就職活動", "面接", "履歴書", "転職", "退職", "昇進", "出張", "残業", "有給休暇", "在宅勤務",
-        "猫", "犬", "鳥", "魚", "金魚", "うさぎ", "ハムスター", "カブトムシ", "ひまわり", "あじさい",
-        "たんぽぽ", "すみれ", "竹", "松", "梅", "蛍", "鶴", "亀", "狐", "狸",
+        "アップデート", "インストール", "ダウンロード", "アップロード", "バックアップ", "ログイン", "地震",
+        "台風", "梅雨", "猛暑", "大雪", "火山", "津波", "避難", "防災", "保険", "年金", "税金", "確定申告",
+        "住民票", "印鑑", "契約書", "請求書", "見積書", "領収書", "納品書", "議事録", "就職活動", "面接",
+        "履歴書", "転職", "退職", "昇進", "出張", "残業", "有給休暇", "在宅勤務", "猫", "犬", "鳥", "魚",
+        "金魚", "うさぎ", "ハムスター", "カブトムシ", "ひまわり", "あじさい", "たんぽぽ", "すみれ", "竹",
+        "松", "梅", "蛍", "鶴", "亀", "狐", "狸",
         // rarest (kRareWords): drawn apart, for one content word in 200
         "囲炉裏", "蚊帳", "風鈴", "羊羹", "最中", "饅頭", "煎餅", "団扇", "扇子", "提灯", "鏑矢", "篳篥",
         "蹴鞠", "薙刀", "鎧兜", "瓦版", "寺子屋", "飛脚", "駕籠", "行灯", "鬼灯", "蕗の薹", "土筆", "蓬餅",
         "柏餅", "粽", "雛祭り", "七夕", "盂蘭盆", "大晦日",
     };
+    // clang-format on
     return words;
 }
 
@@ -189,14 +191,18 @@ inline std::string jsonString(std::string_view s)
     std::string out = "\"";
     for (char ch : s) {
         const auto c = static_cast<unsigned char>(ch);
-        if (c == '"') out += "\\\"";
-        else if (c == '\\') out += "\\\\";
-        else if (c == '\n') out += "\\n";
+        if (c == '"')
+            out += "\\\"";
+        else if (c == '\\')
+            out += "\\\\";
+        else if (c == '\n')
+            out += "\\n";
         else if (c < 0x20) {
             char buf[8];
             std::snprintf(buf, sizeof buf, "\\u%04x", c);
             out += buf;
-        } else out += ch;
+        } else
+            out += ch;
     }
     return out + "\"";
 }
@@ -204,8 +210,8 @@ inline std::string jsonString(std::string_view s)
 // {"messages":[{"role":"user","content":…},{"role":"assistant","content":…}]}
 inline std::string messagesLine(const Conversation& c)
 {
-    return R"({"messages":[{"role":"user","content":)" + jsonString(c.user) +
-           R"(},{"role":"assistant","content":)" + jsonString(c.assistant) + "}]}\n";
+    return R"({"messages":[{"role":"user","content":)" + jsonString(c.user) + R"(},{"role":"assistant","content":)" +
+           jsonString(c.assistant) + "}]}\n";
 }
 
 inline void writeMessagesJsonl(const std::filesystem::path& path, const std::vector<Conversation>& conversations)
@@ -218,8 +224,8 @@ inline void writeMessagesJsonl(const std::filesystem::path& path, const std::vec
 
 // Generates `count` conversations straight into a `messages` JSONL file, 10k at a time, so a
 // million messages never sit in memory at once; returns the first `keep` of them (samples).
-inline std::vector<Conversation> generateMessagesJsonl(const std::filesystem::path& path, int64_t count,
-                                                       uint64_t seed, int64_t keep = 0)
+inline std::vector<Conversation> generateMessagesJsonl(const std::filesystem::path& path, int64_t count, uint64_t seed,
+                                                       int64_t keep = 0)
 {
     JapaneseText gen(seed);
     std::ofstream out(path, std::ios::binary);
@@ -325,7 +331,8 @@ inline int64_t sizeArg(int argc, char** argv, int index, int64_t fallback)
         used = 0;
     }
     if (used != s.size() || v <= 0)
-        throw std::runtime_error("argument " + std::to_string(index) + " ('" + s + "') must be a positive whole number");
+        throw std::runtime_error("argument " + std::to_string(index) + " ('" + s +
+                                 "') must be a positive whole number");
     return v;
 }
 
@@ -355,6 +362,9 @@ private:
     std::string m_text;
 };
 
-inline const char* verdict(bool pass) { return pass ? "PASS" : "FAIL"; }
+inline const char* verdict(bool pass)
+{
+    return pass ? "PASS" : "FAIL";
+}
 
 }  // namespace tsumugi::bench

@@ -4,7 +4,8 @@
 // Reference: a plain prepared-statement loop inserting the same message rows (values
 // already in memory) into a fresh SQLite file with the same columns, no indexes, one
 // transaction and the PRAGMAs a workspace connection has (WAL, synchronous=NORMAL, its
-// page cache …; foreign keys off): the floor for rows in.
+// page cache …; foreign keys off): the floor. The faster of two runs counts. Rows in is
+// compared with rows in (both without the COMMIT), the total with the total.
 // Goal: >= 100k records/s and >= 0.8x the reference.
 #include <iostream>
 
@@ -55,9 +56,13 @@ std::string workspacePragmas(Workspace& ws)
     return out;
 }
 
-// Seconds from BEGIN to COMMIT for the reference loop.
-double referenceInsert(const std::filesystem::path& file, const std::string& pragmas,
-                       const std::vector<Conversation>& conversations)
+struct ReferenceTimes {
+    double rowsIn = 0;  // BEGIN to the last row, as ImportReport::insertSeconds
+    double total = 0;   // BEGIN to COMMIT done
+};
+
+ReferenceTimes referenceInsert(const std::filesystem::path& file, const std::string& pragmas,
+                               const std::vector<Conversation>& conversations)
 {
     sqlite3* db = nullptr;
     check(db, sqlite3_open(file.c_str(), &db), "open");
@@ -80,8 +85,10 @@ double referenceInsert(const std::filesystem::path& file, const std::string& pra
     auto insert = [&](int64_t parent, int64_t tree, const char* role, const std::string& text) {
         sqlite3_reset(st);
         sqlite3_bind_int64(st, 1, id);
-        if (parent) sqlite3_bind_int64(st, 2, parent);
-        else sqlite3_bind_null(st, 2);
+        if (parent)
+            sqlite3_bind_int64(st, 2, parent);
+        else
+            sqlite3_bind_null(st, 2);
         sqlite3_bind_int64(st, 3, tree);
         sqlite3_bind_text(st, 4, role, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 5, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
@@ -101,10 +108,12 @@ double referenceInsert(const std::filesystem::path& file, const std::string& pra
         insert(root, root, "assistant", c.assistant);
     }
     sqlite3_finalize(st);
+    ReferenceTimes times;
+    times.rowsIn = clock.seconds();
     check(db, sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), "commit");
-    const double seconds = clock.seconds();
+    times.total = clock.seconds();
     sqlite3_close(db);
-    return seconds;
+    return times;
 }
 
 }  // namespace
@@ -131,7 +140,17 @@ try {
     const Account service = *findAccount(ws, kServiceAccountName);
     const std::string pragmas = workspacePragmas(ws);
     std::cout << "reference PRAGMAs (as the workspace's): " << pragmas << "\n";
-    const double refSeconds = referenceInsert(dir / "reference.sqlite", pragmas, conversations);
+    // The faster of two runs, each into a fresh file, after the JSONL file is on disk: the
+    // floor should not pay for another write-back in flight.
+    ::sync();
+    ReferenceTimes ref{1e300, 1e300};
+    for (int run = 0; run < 2; ++run) {
+        const auto file = dir / ("reference" + std::to_string(run) + ".sqlite");
+        const ReferenceTimes t = referenceInsert(file, pragmas, conversations);
+        if (t.total < ref.total) ref = t;
+        for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(file.string() + suffix);
+    }
+    ::sync();
 
     // Ours.
     Stopwatch ourClock;
@@ -141,26 +160,29 @@ try {
         throw std::runtime_error("import wrote " + std::to_string(report.records) + " records, expected " +
                                  std::to_string(records));
 
-    const double refRate = double(records) / refSeconds;
+    const double refRowsRate = double(records) / ref.rowsIn;
+    const double refTotalRate = double(records) / ref.total;
     const double oursRowsRate = double(records) / report.insertSeconds;
     const double oursTotalRate = double(records) / ourTotal;
-    const double ratioRows = oursRowsRate / refRate;
-    const double ratioTotal = oursTotalRate / refRate;
+    const double ratioRows = oursRowsRate / refRowsRate;
+    const double ratioTotal = oursTotalRate / refTotalRate;
     const bool passRows = oursRowsRate >= 100000 && ratioRows >= 0.8;
     const bool passTotal = oursTotalRate >= 100000 && ratioTotal >= 0.8;
 
-    std::cout << "                         seconds   records/s\n"
-              << "reference (rows in)   " << fixed(refSeconds, 3) << "   " << fixed(refRate, 0) << "\n"
-              << "ours rows in          " << fixed(report.insertSeconds, 3) << "   " << fixed(oursRowsRate, 0)
-              << "   (" << fixed(ratioRows) << "x the reference)\n"
-              << "ours index + queue    " << fixed(report.indexSeconds, 3) << "\n"
-              << "ours total            " << fixed(ourTotal, 3) << "   " << fixed(oursTotalRate, 0) << "   ("
+    std::cout << "                                    seconds   records/s\n"
+              << "reference rows in                " << fixed(ref.rowsIn, 3) << "   " << fixed(refRowsRate, 0) << "\n"
+              << "reference total (with COMMIT)    " << fixed(ref.total, 3) << "   " << fixed(refTotalRate, 0) << "\n"
+              << "ours rows in                     " << fixed(report.insertSeconds, 3) << "   "
+              << fixed(oursRowsRate, 0) << "   (" << fixed(ratioRows) << "x the reference)\n"
+              << "ours indexes, queue, COMMIT      " << fixed(report.indexSeconds, 3) << "\n"
+              << "ours total                       " << fixed(ourTotal, 3) << "   " << fixed(oursTotalRate, 0) << "   ("
               << fixed(ratioTotal) << "x the reference)\n"
-              << "goal: >= 100000 records/s and >= 0.80x the reference: rows in " << verdict(passRows)
-              << ", total " << verdict(passTotal) << "\n";
+              << "goal: >= 100000 records/s and >= 0.80x the reference: rows in " << verdict(passRows) << ", total "
+              << verdict(passTotal) << "\n";
     ResultLine("bench_import")
         .add("records", records)
-        .add("ref_records_per_s", refRate, 0)
+        .add("ref_rows_in_records_per_s", refRowsRate, 0)
+        .add("ref_total_records_per_s", refTotalRate, 0)
         .add("ours_rows_in_records_per_s", oursRowsRate, 0)
         .add("ours_total_records_per_s", oursTotalRate, 0)
         .add("ours_insert_s", report.insertSeconds, 3)

@@ -37,9 +37,12 @@ std::vector<std::string> codePointsOf(const std::string& text)
     for (size_t i = 0; i < text.size();) {
         size_t len = 1;
         const auto lead = static_cast<unsigned char>(text[i]);
-        if (lead >= 0xF0) len = 4;
-        else if (lead >= 0xE0) len = 3;
-        else if (lead >= 0xC0) len = 2;
+        if (lead >= 0xF0)
+            len = 4;
+        else if (lead >= 0xE0)
+            len = 3;
+        else if (lead >= 0xC0)
+            len = 2;
         out.push_back(text.substr(i, len));
         i += len;
     }
@@ -71,8 +74,9 @@ std::vector<std::pair<std::string, int>> substringCounts(const std::vector<Conve
             for (const std::string& s : seen) ++documents[s];
         }
     std::vector<std::pair<std::string, int>> out(documents.begin(), documents.end());
-    std::sort(out.begin(), out.end(),
-              [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+        return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
     return out;
 }
 
@@ -142,10 +146,12 @@ try {
     // Setup: generate, import (search index built by the import), pick the queries.
     Stopwatch setupClock;
     const auto jsonl = dir / "records.jsonl";
-    const std::vector<Conversation> sample = generateMessagesJsonl(jsonl, records, 3, std::min<int64_t>(records, 20000));
+    const std::vector<Conversation> sample =
+        generateMessagesJsonl(jsonl, records, 3, std::min<int64_t>(records, 20000));
     Workspace ws((dir / "search.tsumugi").string(), WorkspaceOptions{.create = true});
     bootstrapAccounts(ws, "admin", std::nullopt);
-    const ImportReport imported = importFile(ws, *findAccount(ws, kServiceAccountName), jsonl.string(), ImportOptions{});
+    const ImportReport imported =
+        importFile(ws, *findAccount(ws, kServiceAccountName), jsonl.string(), ImportOptions{});
     std::filesystem::remove(jsonl);
     std::cout << "workspace: " << imported.messages << " messages (import " << fixed(imported.insertSeconds, 1)
               << " s rows + " << fixed(imported.indexSeconds, 1) << " s index), setup "
@@ -153,8 +159,9 @@ try {
 
     const std::map<int, std::vector<std::string>> absent = {
         {1, {"鰻", "鮪"}}, {2, {"鰻重", "刺身"}}, {4, {"鰻の蒲焼", "京都大学"}}};
-    auto brute = ws.db().prepare("SELECT id FROM messages WHERE instr(text, ?) > 0 AND status <> 'deleted' "
-                                 "ORDER BY id DESC LIMIT 51");
+    auto brute = ws.db().prepare(
+        "SELECT id FROM messages WHERE instr(text, ?) > 0 AND status <> 'deleted' "
+        "ORDER BY id DESC LIMIT 51");
 
     int64_t mismatches = 0;
     ResultLine result("bench_search");

@@ -67,7 +67,8 @@ std::string neededCondition(TaskKind kind)
     return "0";
 }
 
-// What keeps a target away from this actor.
+// What keeps a target away from this actor. "+c.author_id" keeps SQLite on the parent_id
+// index: through the author index it would walk all of an annotator's messages per candidate.
 std::string eligibleCondition(TaskKind kind)
 {
     std::string skip =
@@ -76,11 +77,11 @@ std::string eligibleCondition(TaskKind kind)
     switch (kind) {
     case TaskKind::WriteReply:
         return skip + " AND t.author_id <> :me AND NOT EXISTS (SELECT 1 FROM messages c WHERE c.parent_id = t.id "
-                      "AND c.author_id = :me AND c.status <> 'deleted')";
+                      "AND +c.author_id = :me AND c.status <> 'deleted')";
     case TaskKind::Rank:
         return skip + " AND NOT EXISTS (SELECT 1 FROM rankings r WHERE r.parent_id = t.id AND r.annotator_id = :me)"
                       " AND NOT EXISTS (SELECT 1 FROM messages c WHERE c.parent_id = t.id AND c.role = 'assistant' "
-                      "AND c.author_id = :me)";
+                      "AND +c.author_id = :me)";
     case TaskKind::Review:
         return skip + " AND t.author_id <> :me AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.message_id = t.id "
                       "AND r.revision = t.revision AND r.reviewer_id = :me)";
