@@ -335,13 +335,16 @@ SnapshotCounts snapshotCounts(Workspace& ws, int64_t snapshotId)
 
 void forEachSnapshotMessage(Workspace& ws, int64_t snapshotId, const std::function<void(const SnapshotMessage&)>& fn)
 {
+    // Walk messages in (tree, id) order through messages_tree, so rows stream without
+    // sorting every text in a temporary B-tree.
     auto st = ws.db().prepare(
         "SELECT m.id, m.parent_id, m.tree_id, m.role, "
-        "CASE WHEN m.revision = si.revision THEN m.text ELSE r.text END, si.revision, m.author_id, m.status, "
+        "CASE WHEN m.revision = si.revision THEN m.text ELSE (SELECT r.text FROM message_revisions r "
+        "WHERE r.message_id = si.message_id AND r.revision = si.revision) END, si.revision, m.author_id, m.status, "
         "m.origin, m.meta_json, si.split "
-        "FROM snapshot_items si JOIN messages m ON m.id = si.message_id "
-        "LEFT JOIN message_revisions r ON r.message_id = si.message_id AND r.revision = si.revision "
-        "WHERE si.snapshot_id = ? ORDER BY m.tree_id, m.id");
+        "FROM messages m INDEXED BY messages_tree CROSS JOIN snapshot_items si "
+        "ON si.snapshot_id = ?1 AND si.message_id = m.id "
+        "ORDER BY m.tree_id, m.id");
     st.bind(1, snapshotId);
     SnapshotMessage m;
     while (st.step()) {

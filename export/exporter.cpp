@@ -6,11 +6,9 @@
 #include <set>
 
 #include "core/error.h"
-#include "datastore/labels.h"
 #include "datastore/rankings.h"
 #include "datastore/reviews.h"
 #include "datastore/snapshots.h"
-#include "datastore/tags.h"
 #include "datastore/workspace.h"
 #include "export/jsonl.h"
 
@@ -45,8 +43,16 @@ void forEachSnapshotTree(Workspace& ws, int64_t snapshotId,
         rankingsByParent[r.parentId].push_back(std::move(r));
     }
     Names names(ws);
+    // Prepared once for the whole export; skipped entirely when the workspace has none.
     auto reviewsAt = ws.db().prepare("SELECT reviewer_id, verdict, comment FROM reviews WHERE message_id = ? "
                                      "AND revision = ? ORDER BY id");
+    auto labelsOn = ws.db().prepare("SELECT annotator_id, name, value FROM labels WHERE message_id = ? "
+                                    "ORDER BY annotator_id, name");
+    auto tagsOn = ws.db().prepare("SELECT t.name FROM message_tags mt JOIN tags t ON t.id = mt.tag_id "
+                                  "WHERE mt.message_id = ? ORDER BY t.name");
+    const bool anyReviews = ws.db().queryInt("SELECT EXISTS (SELECT 1 FROM reviews)") != 0;
+    const bool anyLabels = ws.db().queryInt("SELECT EXISTS (SELECT 1 FROM labels)") != 0;
+    const bool anyTags = ws.db().queryInt("SELECT EXISTS (SELECT 1 FROM message_tags)") != 0;
 
     Record record;
     std::map<int64_t, int> index;  // message id → node
@@ -96,7 +102,11 @@ void forEachSnapshotTree(Workspace& ws, int64_t snapshotId,
             currentTree = m.treeId;
             split = m.split;
             treeName = "t" + std::to_string(m.treeId);
-            record.tags = tagsOf(ws, m.id);
+            if (anyTags) {
+                tagsOn.reset();
+                tagsOn.bind(1, m.id);
+                while (tagsOn.step()) record.tags.push_back(tagsOn.text(0));
+            }
         }
         RecordNode n;
         n.role = m.role;
@@ -112,9 +122,8 @@ void forEachSnapshotTree(Workspace& ws, int64_t snapshotId,
         const int node = static_cast<int>(record.nodes.size());
         index[m.id] = node;
         ids.push_back(m.id);
-        reviewsAt.reset();
-        reviewsAt.bindAll(m.id, m.revision);
-        while (reviewsAt.step()) {
+        if (anyReviews) reviewsAt.reset(), reviewsAt.bindAll(m.id, m.revision);
+        while (anyReviews && reviewsAt.step()) {
             RecordReview r;
             r.message = node;
             r.reviewer = names(reviewsAt.int64(0));
@@ -122,7 +131,9 @@ void forEachSnapshotTree(Workspace& ws, int64_t snapshotId,
             r.comment = reviewsAt.optText(2);
             record.reviews.push_back(std::move(r));
         }
-        for (const Label& l : labelsOf(ws, m.id)) record.labels.push_back({node, names(l.annotatorId), l.name, l.value});
+        if (anyLabels) labelsOn.reset(), labelsOn.bind(1, m.id);
+        while (anyLabels && labelsOn.step())
+            record.labels.push_back({node, names(labelsOn.int64(0)), labelsOn.text(1), labelsOn.int64(2)});
         record.nodes.push_back(std::move(n));
     });
     flush();
@@ -165,14 +176,16 @@ ExportReport exportSnapshot(Workspace& ws, const ExportOptions& options)
                     ++report.skippedPaths;  // a conversation that ends without an answer
                     continue;
                 }
-                std::optional<ojson> line;
-                if (options.format == Format::Messages) line = messagesRecord(path);
-                else line = alpacaRecord(path);
-                if (!line) {
-                    ++report.skippedPaths;
-                    continue;
+                if (options.format == Format::Messages) {
+                    out.writeLine(messagesLine(path));
+                } else {
+                    const std::optional<ojson> line = alpacaRecord(path);
+                    if (!line) {
+                        ++report.skippedPaths;
+                        continue;
+                    }
+                    out.writeLine(line->dump());
                 }
-                out.writeLine(line->dump());
                 ++report.recordsPerSplit[split];
                 ++written;
             }

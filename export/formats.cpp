@@ -404,6 +404,52 @@ std::optional<Record> FastRecordParser::parse(Format format, std::string_view li
     return r;
 }
 
+void appendJsonString(std::string& out, std::string_view s)
+{
+    out += '"';
+    size_t run = 0;  // start of the current stretch that needs no escaping
+    for (size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        out.append(s.substr(run, i - run));
+        run = i + 1;
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default: {
+            char buffer[8];
+            std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
+            out += buffer;
+        }
+        }
+    }
+    out.append(s.substr(run));
+    out += '"';
+}
+
+std::string messagesLine(const std::vector<const RecordNode*>& path)
+{
+    for (const RecordNode* n : path)
+        if (n->meta.contains("_tsumugi") &&
+            (n->meta["_tsumugi"].contains("fields") || n->meta["_tsumugi"].contains("record")))
+            return messagesRecord(path).dump();
+    std::string out = "{\"messages\":[";
+    for (size_t i = 0; i < path.size(); ++i) {
+        out += i ? ",{\"role\":\"" : "{\"role\":\"";
+        out += messageRoleName(path[i]->role);
+        out += "\",\"content\":";
+        appendJsonString(out, path[i]->text);
+        out += '}';
+    }
+    out += "]}";
+    return out;
+}
+
 ojson messagesRecord(const std::vector<const RecordNode*>& path)
 {
     ojson out = ojson::object();

@@ -93,6 +93,11 @@ private:
 
 // Writers: one record per conversation path (messages, alpaca) or per tree (tree).
 ojson messagesRecord(const std::vector<const RecordNode*>& path);
+// The same record as one JSON line, written directly when no kept fields need merging
+// (byte for byte what messagesRecord(path).dump() gives).
+std::string messagesLine(const std::vector<const RecordNode*>& path);
+// Appends s as a JSON string literal, escaped as nlohmann::json::dump escapes (s is UTF-8).
+void appendJsonString(std::string& out, std::string_view s);
 // nullopt when the path is not one instruction and one answer (alpaca cannot hold it).
 std::optional<ojson> alpacaRecord(const std::vector<const RecordNode*>& path);
 ojson treeRecord(const Record& record, const std::string& treeName);

@@ -160,6 +160,17 @@ private slots:
         QCOMPARE(accepted, 6);
     }
 
+    void directJsonEqualsNlohmann()
+    {
+        std::string all;
+        for (int c = 1; c < 0x80; ++c) all += char(c);
+        for (const std::string& text : {all, std::string("引用「\"」と\\と😀"), std::string("a\0b", 3), std::string()}) {
+            std::string ours;
+            appendJsonString(ours, text);
+            QCOMPARE(ours, nlohmann::json(text).dump());
+        }
+    }
+
     void malformedInputs_data()
     {
         QTest::addColumn<QByteArray>("content");
