@@ -10,5 +10,7 @@ namespace tsumugi::cli {
 void addWorkspaceCommands(CLI::App& app);
 // import, export, search
 void addDataCommands(CLI::App& app);
+// tokenizer train|encode|decode, tokenize
+void addTokenizerCommands(CLI::App& app);
 
 }  // namespace tsumugi::cli

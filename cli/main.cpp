@@ -23,6 +23,7 @@ int main(int argc, char** argv)
 
     cli::addWorkspaceCommands(app);
     cli::addDataCommands(app);
+    cli::addTokenizerCommands(app);
 
     try {
         app.parse(argc, argv);
