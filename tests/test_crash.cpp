@@ -44,6 +44,14 @@ const bool registered = [] {
     return true;
 }();
 
+// SIGKILL, unless the process has already ended: processId() is then 0, and kill(0, …)
+// would kill this test's whole process group.
+void killHard(QProcess& p)
+{
+    const qint64 pid = p.processId();
+    if (p.state() != QProcess::NotRunning && pid > 0) ::kill(pid_t(pid), SIGKILL);
+}
+
 void checkIntact(Workspace& ws)
 {
     QCOMPARE(integrityCheck(ws), std::string("ok"));
@@ -89,7 +97,7 @@ private slots:
             p.start(TSUMUGI_CLI_PATH, {"import", QString::fromStdString(f.path), QString::fromStdString(data)});
             QVERIFY(p.waitForStarted());
             QTest::qWait(int(fullMs * (10 + rng() % 100) / 100));  // 10 % to 110 % of a whole import
-            ::kill(pid_t(p.processId()), SIGKILL);
+            killHard(p);
             p.waitForFinished();
             Workspace ws(f.path);
             checkIntact(ws);
@@ -114,7 +122,7 @@ private slots:
             std::unique_ptr<QProcess> worker(startWorker("annotate", {QString::fromStdString(f.path)}));
             QVERIFY(worker->waitForStarted());
             QTest::qWait(int(100 + rng() % 800));
-            ::kill(pid_t(worker->processId()), SIGKILL);
+            killHard(*worker);
             worker->waitForFinished();
             f.ws.reset();
             Workspace ws(f.path);
