@@ -108,6 +108,10 @@ struct CallError {
     std::string message;
 };
 
+// The items a value iterates over: a list, a dict's keys, a string's characters (code
+// points); Undefined gives none. Throws CallError for anything else.
+List toList(const Value& v);
+
 // Built-ins (jinja_builtins.cpp). `where` is "origin:line" for error messages.
 Value applyFilter(const std::string& name, const Value& input, const std::vector<Value>& args, const KwArgs& kwargs,
                   const std::string& where);

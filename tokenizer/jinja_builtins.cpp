@@ -165,25 +165,6 @@ Value length(const Value& v)
     }
 }
 
-List toList(const Value& v)
-{
-    switch (v.kind) {
-    case Value::Kind::List: return *v.list;
-    case Value::Kind::Dict: {
-        List keys;
-        for (const auto& [k, e] : v.dict->items) keys.push_back(Value::string(k));
-        return keys;
-    }
-    case Value::Kind::String: {
-        List chars;
-        auto offsets = codepointOffsets(v.s);
-        for (size_t k = 0; k + 1 < offsets.size(); ++k) chars.push_back(Value::string(v.s.substr(offsets[k], offsets[k + 1] - offsets[k])));
-        return chars;
-    }
-    case Value::Kind::Undefined: return {};
-    default: throw CallError{std::string("a ") + kindName(v.kind) + " is not iterable"};
-    }
-}
 
 Value items(const Value& v)
 {
@@ -211,6 +192,26 @@ Value attribute(const Value& v, const std::string& path)
 }
 
 }  // namespace
+
+List toList(const Value& v)
+{
+    switch (v.kind) {
+    case Value::Kind::List: return *v.list;
+    case Value::Kind::Dict: {
+        List keys;
+        for (const auto& [k, e] : v.dict->items) keys.push_back(Value::string(k));
+        return keys;
+    }
+    case Value::Kind::String: {
+        List chars;
+        auto offsets = codepointOffsets(v.s);
+        for (size_t k = 0; k + 1 < offsets.size(); ++k) chars.push_back(Value::string(v.s.substr(offsets[k], offsets[k + 1] - offsets[k])));
+        return chars;
+    }
+    case Value::Kind::Undefined: return {};
+    default: throw CallError{std::string("a ") + kindName(v.kind) + " is not iterable"};
+    }
+}
 
 Value slice(const Value& v, const Value& start, const Value& stop, const Value& step, const std::string& where)
 {

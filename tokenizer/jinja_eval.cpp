@@ -127,22 +127,10 @@ private:
 
     List iterate(const Value& v, int line) const
     {
-        switch (v.kind) {
-        case Value::Kind::Undefined: return {};
-        case Value::Kind::List: return *v.list;
-        case Value::Kind::Dict: {
-            List keys;
-            for (const auto& [k, e] : v.dict->items) keys.push_back(Value::string(k));
-            return keys;
-        }
-        case Value::Kind::String: {
-            List chars;
-            auto offsets = codepointOffsets(v.s);
-            for (size_t k = 0; k + 1 < offsets.size(); ++k)
-                chars.push_back(Value::string(v.s.substr(offsets[k], offsets[k + 1] - offsets[k])));
-            return chars;
-        }
-        default: fail(line, std::string("cannot iterate over a ") + kindName(v.kind));
+        try {
+            return toList(v);
+        } catch (const CallError&) {
+            fail(line, std::string("cannot iterate over a ") + kindName(v.kind));
         }
     }
 
