@@ -1,0 +1,233 @@
+// Legend: B = batch, T = time, S = key positions, H = hidden, I = intermediate, V = vocab,
+// Nq / Nkv = query / key-value heads, D = head_dim.
+#include "model/llama.h"
+
+#include <cmath>
+#include <limits>
+#include <set>
+
+#include <torch/utils.h>
+
+#include "core/error.h"
+#include "model/llama_weights.h"
+#include "model/safetensors.h"
+
+namespace tsumugi::model {
+
+// --- RoPE ------------------------------------------------------------------------------------------
+
+at::Tensor ropeInvFreq(const LlamaConfig& config, int64_t seqLen)
+{
+    const int64_t d = config.headDim;
+    const RopeScaling& rs = config.ropeScaling;
+    double base = config.ropeTheta;
+    if (rs.type == RopeScalingType::Dynamic && seqLen > config.maxPositionEmbeddings) {
+        const double f = rs.factor;
+        base *=
+            std::pow(f * double(seqLen) / double(config.maxPositionEmbeddings) - (f - 1.0), double(d) / double(d - 2));
+    }
+    // Exponents in fp32, as transformers: arange(0, D, 2).float() / D
+    at::Tensor exponent = at::arange(0, d, 2, at::kLong).to(at::kFloat) / d;  // [D/2]
+    at::Tensor inv = at::reciprocal(at::pow(base, exponent));                 // [D/2]
+    if (rs.type == RopeScalingType::Linear) {
+        inv = inv / rs.factor;
+    } else if (rs.type == RopeScalingType::Llama3) {
+        const double f = rs.factor, lo = rs.lowFreqFactor, hi = rs.highFreqFactor;
+        const double old = double(rs.originalMaxPositionEmbeddings);
+        const double lowWavelen = old / lo, highWavelen = old / hi;
+        at::Tensor wavelen = at::reciprocal(inv) * (2.0 * M_PI);            // [D/2]
+        at::Tensor scaled = at::where(wavelen > lowWavelen, inv / f, inv);  // [D/2]
+        at::Tensor smooth = (at::reciprocal(wavelen) * old - lo) / (hi - lo);
+        at::Tensor smoothed = (1.0 - smooth) * scaled / f + smooth * scaled;  // [D/2]
+        at::Tensor medium = (wavelen >= highWavelen).logical_and(wavelen <= lowWavelen);
+        inv = at::where(medium, smoothed, scaled);
+    }
+    return inv;
+}
+
+std::pair<at::Tensor, at::Tensor> ropeCosSin(const LlamaConfig& config, const at::Tensor& positionIds,
+                                             at::ScalarType dtype)
+{
+    // transformers' dynamic NTK looks at the largest position id, not at T.
+    const int64_t seqLen = positionIds.numel() ? positionIds.max().item<int64_t>() + 1 : 0;
+    at::Tensor inv = ropeInvFreq(config, seqLen).to(positionIds.device());  // [D/2]
+    at::Tensor freqs = positionIds.to(at::kFloat).unsqueeze(-1) * inv;      // [B, T, D/2]
+    at::Tensor emb = at::cat({freqs, freqs}, -1);                           // [B, T, D]
+    return {emb.cos().to(dtype), emb.sin().to(dtype)};
+}
+
+at::Tensor rotateHalf(const at::Tensor& x)
+{
+    const int64_t half = x.size(-1) / 2;
+    at::Tensor x1 = x.narrow(-1, 0, half);     // [..., D/2]
+    at::Tensor x2 = x.narrow(-1, half, half);  // [..., D/2]
+    return at::cat({-x2, x1}, -1);             // [..., D]
+}
+
+// --- masks -----------------------------------------------------------------------------------------
+
+at::Tensor causalMask(const at::Tensor& attentionMask, const at::Tensor& documentIds)
+{
+    if (attentionMask.dim() != 2 || documentIds.sizes() != attentionMask.sizes())
+        throw Error("causalMask: attentionMask and documentIds must both be [B, T]");
+    const int64_t t = attentionMask.size(1);
+    at::Tensor idx = at::arange(t, attentionMask.options().dtype(at::kLong));             // [T]
+    at::Tensor allowed = (idx.unsqueeze(0) <= idx.unsqueeze(1)).unsqueeze(0);             // [1, T, S]: j <= i
+    allowed = allowed.logical_and(documentIds.unsqueeze(2) == documentIds.unsqueeze(1));  // [B, T, S]
+    allowed = allowed.logical_and(attentionMask.unsqueeze(1).to(at::kBool));              // [B, T, S]
+    at::Tensor mask = at::zeros(allowed.sizes(), attentionMask.options().dtype(at::kFloat));
+    mask.masked_fill_(allowed.logical_not(), std::numeric_limits<float>::lowest());
+    return mask.unsqueeze(1);  // [B, 1, T, S]
+}
+
+at::Tensor documentIdsFromPositions(const at::Tensor& positionIds)
+{
+    return (positionIds == 0).to(at::kLong).cumsum(1);  // [B, T]
+}
+
+// --- modules ---------------------------------------------------------------------------------------
+
+LlamaRMSNormImpl::LlamaRMSNormImpl(int64_t size, double eps) : m_eps(eps)
+{
+    weight = register_parameter("weight", at::ones({size}));  // [H]
+}
+
+at::Tensor LlamaRMSNormImpl::forward(const at::Tensor& x)
+{
+    at::Tensor h = x.to(at::kFloat);                                 // [..., H]
+    h = h * at::rsqrt(h.pow(2).mean(-1, /*keepdim=*/true) + m_eps);  // [..., H]
+    return weight * h.to(x.scalar_type());
+}
+
+LlamaAttentionImpl::LlamaAttentionImpl(const LlamaConfig& config)
+    : m_numHeads(config.numAttentionHeads), m_numKvHeads(config.numKeyValueHeads), m_headDim(config.headDim)
+{
+    using torch::nn::LinearOptions;
+    const int64_t h = config.hiddenSize, qDim = m_numHeads * m_headDim, kvDim = m_numKvHeads * m_headDim;
+    const bool bias = config.attentionBias;
+    q_proj = register_module("q_proj", torch::nn::Linear(LinearOptions(h, qDim).bias(bias)));
+    k_proj = register_module("k_proj", torch::nn::Linear(LinearOptions(h, kvDim).bias(bias)));
+    v_proj = register_module("v_proj", torch::nn::Linear(LinearOptions(h, kvDim).bias(bias)));
+    o_proj = register_module("o_proj", torch::nn::Linear(LinearOptions(qDim, h).bias(bias)));
+}
+
+at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                                       const at::Tensor& mask)
+{
+    const int64_t b = x.size(0), t = x.size(1), d = m_headDim;
+    at::Tensor q = q_proj(x).view({b, t, m_numHeads, d}).transpose(1, 2);    // [B, Nq, T, D]
+    at::Tensor k = k_proj(x).view({b, t, m_numKvHeads, d}).transpose(1, 2);  // [B, Nkv, S, D]
+    at::Tensor v = v_proj(x).view({b, t, m_numKvHeads, d}).transpose(1, 2);  // [B, Nkv, S, D]
+    at::Tensor c = cos.unsqueeze(1), s = sin.unsqueeze(1);                   // [B, 1, T, D]
+    q = q * c + rotateHalf(q) * s;
+    k = k * c + rotateHalf(k) * s;
+    if (const int64_t rep = m_numHeads / m_numKvHeads; rep > 1) {
+        // Each key-value head serves `rep` consecutive query heads (transformers' repeat_kv).
+        k = k.unsqueeze(2).expand({b, m_numKvHeads, rep, t, d}).reshape({b, m_numHeads, t, d});  // [B, Nq, S, D]
+        v = v.unsqueeze(2).expand({b, m_numKvHeads, rep, t, d}).reshape({b, m_numHeads, t, d});  // [B, Nq, S, D]
+    }
+    at::Tensor scores = at::matmul(q, k.transpose(2, 3)) * std::pow(double(d), -0.5);      // [B, Nq, T, S]
+    at::Tensor probs = at::softmax(scores.to(at::kFloat) + mask, -1).to(q.scalar_type());  // [B, Nq, T, S]
+    at::Tensor out = at::matmul(probs, v);                                                 // [B, Nq, T, D]
+    return o_proj(out.transpose(1, 2).reshape({b, t, m_numHeads * d}));                    // [B, T, H]
+}
+
+LlamaMLPImpl::LlamaMLPImpl(const LlamaConfig& config)
+{
+    using torch::nn::LinearOptions;
+    const int64_t h = config.hiddenSize, i = config.intermediateSize;
+    const bool bias = config.mlpBias;
+    gate_proj = register_module("gate_proj", torch::nn::Linear(LinearOptions(h, i).bias(bias)));
+    up_proj = register_module("up_proj", torch::nn::Linear(LinearOptions(h, i).bias(bias)));
+    down_proj = register_module("down_proj", torch::nn::Linear(LinearOptions(i, h).bias(bias)));
+}
+
+at::Tensor LlamaMLPImpl::forward(const at::Tensor& x)
+{
+    return down_proj(at::silu(gate_proj(x)) * up_proj(x));  // [B, T, I] → [B, T, H]
+}
+
+LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const LlamaConfig& config)
+{
+    self_attn = register_module("self_attn", LlamaAttention(config));
+    mlp = register_module("mlp", LlamaMLP(config));
+    input_layernorm = register_module("input_layernorm", LlamaRMSNorm(config.hiddenSize, config.rmsNormEps));
+    post_attention_layernorm =
+        register_module("post_attention_layernorm", LlamaRMSNorm(config.hiddenSize, config.rmsNormEps));
+}
+
+at::Tensor LlamaDecoderLayerImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                                          const at::Tensor& mask)
+{
+    at::Tensor h = x + self_attn(input_layernorm(x), cos, sin, mask);  // [B, T, H]
+    return h + mlp(post_attention_layernorm(h));                       // [B, T, H]
+}
+
+LlamaBackboneImpl::LlamaBackboneImpl(const LlamaConfig& config)
+{
+    embed_tokens = register_module("embed_tokens", torch::nn::Embedding(config.vocabSize, config.hiddenSize));
+    layers = register_module("layers", torch::nn::ModuleList());
+    for (int64_t i = 0; i < config.numHiddenLayers; ++i) layers->push_back(LlamaDecoderLayer(config));
+    norm = register_module("norm", LlamaRMSNorm(config.hiddenSize, config.rmsNormEps));
+}
+
+LlamaModelImpl::LlamaModelImpl(const LlamaConfig& config, at::ScalarType dtype, at::Device device)
+    : m_config(config), m_dtype(dtype), m_device(device)
+{
+    m_config.validate();
+    model = register_module("model", LlamaBackbone(m_config));
+    if (!m_config.tieWordEmbeddings)
+        lm_head = register_module(
+            "lm_head",
+            torch::nn::Linear(torch::nn::LinearOptions(m_config.hiddenSize, m_config.vocabSize).bias(false)));
+    to(device, dtype);
+}
+
+at::Tensor LlamaModelImpl::forward(const at::Tensor& inputIds, const at::Tensor& positionIds, const at::Tensor& mask)
+{
+    at::Tensor ids = inputIds.to(m_device), pos = positionIds.to(m_device);
+    at::Tensor m =
+        mask.defined() ? mask.to(m_device) : causalMask(at::ones_like(ids), at::zeros_like(ids));  // [B, 1, T, S]
+    at::Tensor x = model->embed_tokens(ids);                                                       // [B, T, H]
+    auto [cos, sin] = ropeCosSin(m_config, pos, x.scalar_type());                                  // [B, T, D]
+    for (size_t i = 0; i < model->layers->size(); ++i)
+        x = model->layers->ptr<LlamaDecoderLayerImpl>(i)->forward(x, cos, sin, m);  // [B, T, H]
+    x = model->norm(x);                                                             // [B, T, H]
+    at::Tensor head = lm_head ? lm_head->weight : model->embed_tokens->weight;      // [V, H]
+    return at::linear(x, head).to(at::kFloat);                                      // [B, T, V]
+}
+
+void LlamaModelImpl::loadWeights(const SafetensorsCheckpoint& checkpoint)
+{
+    checkCheckpoint(checkpoint, m_config, "loading Llama weights");
+    torch::NoGradGuard noGrad;
+    auto params = named_parameters(/*recurse=*/true);
+    std::set<std::string> loaded;
+    for (const LlamaTensorSpec& spec : llamaTensorTable(m_config)) {
+        at::Tensor* param = params.find(spec.name);
+        if (!param) throw Error("loading Llama weights: the decoder has no parameter " + spec.name);
+        at::Tensor value = checkpoint.load(spec.name, param->device(), param->scalar_type());
+        if (value.sizes() != param->sizes())
+            throw Error("loading Llama weights: " + spec.name + " has the wrong shape");
+        param->copy_(value);
+        loaded.insert(spec.name);
+    }
+    for (const auto& item : params)
+        if (!loaded.count(item.key()))
+            throw Error("loading Llama weights: parameter " + item.key() + " is not in the checkpoint table");
+}
+
+LlamaModel loadLlama(const std::string& directory, at::ScalarType dtype, at::Device device)
+{
+    LlamaConfig config = loadConfig(directory);
+    SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint::open(directory);
+    LlamaModel model(config, dtype, device);
+    try {
+        model->loadWeights(checkpoint);
+    } catch (const Error& e) {
+        e.rethrowWithContext(directory);  // keeps ParseError / NotFoundError as they are
+    }
+    return model;
+}
+
+}  // namespace tsumugi::model

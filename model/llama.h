@@ -1,0 +1,133 @@
+// The Llama decoder (transformers' LlamaForCausalLM): embeddings, N decoder layers
+// (RMSNorm → GQA self-attention with RoPE → residual → RMSNorm → SwiGLU MLP → residual), final
+// RMSNorm, LM head (tied to the embeddings or not). Module names equal the Hugging Face keys
+// (model.layers.{i}.self_attn.q_proj.weight, …), so loading walks llamaTensorTable().
+//
+// Legend: B = batch, T = time (query positions), S = key positions (== T here), H = hidden,
+// I = intermediate, V = vocab, Nq / Nkv = query / key-value heads, D = head_dim.
+//
+// Attention is the explicit path (matmul, scale 1/sqrt(D), additive mask, softmax in fp32,
+// matmul): Debian's LibTorch 1.13 has no scaled_dot_product_attention.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+#include "model/config.h"
+
+namespace tsumugi::model {
+
+class SafetensorsCheckpoint;
+
+// --- RoPE (transformers' LlamaRotaryEmbedding + modeling_rope_utils) ---------------------------
+
+// Inverse frequencies [D/2] in fp32, rope scaling applied: linear divides them by the factor,
+// llama3 rescales them piecewise by wavelength, dynamic NTK rescales the base when
+// seqLen > max_position_embeddings.
+at::Tensor ropeInvFreq(const LlamaConfig& config, int64_t seqLen);
+// cos, sin [B, T, D] (the D/2 frequencies twice, as rotate_half expects), computed in fp32 from
+// positionIds [B, T] and cast to `dtype`.
+std::pair<at::Tensor, at::Tensor> ropeCosSin(const LlamaConfig& config, const at::Tensor& positionIds,
+                                             at::ScalarType dtype);
+// cat(-x2, x1) over the halves of the last dimension (not interleaved pairs).
+at::Tensor rotateHalf(const at::Tensor& x);
+
+// --- masks ---------------------------------------------------------------------------------------
+
+// Additive fp32 mask [B, 1, T, T]: 0 where query i may attend key j (j <= i, same document,
+// key not padding), the lowest float elsewhere (not -inf: a padding query with no key left gets
+// a uniform softmax instead of NaN, as transformers does). attentionMask [B, T]: 1 token, 0 pad;
+// documentIds [B, T]: packed sequences attend only within their document.
+at::Tensor causalMask(const at::Tensor& attentionMask, const at::Tensor& documentIds);
+// Document ids [B, T] from packed position ids: a new document starts wherever the position is 0.
+at::Tensor documentIdsFromPositions(const at::Tensor& positionIds);
+
+// --- modules -------------------------------------------------------------------------------------
+
+struct LlamaRMSNormImpl : torch::nn::Module {
+    LlamaRMSNormImpl(int64_t size, double eps);
+    // x [..., H] → [..., H]; normalised in fp32, cast back, then times the weight.
+    at::Tensor forward(const at::Tensor& x);
+
+    at::Tensor weight;  // [H]
+    double m_eps;
+};
+TORCH_MODULE(LlamaRMSNorm);
+
+struct LlamaAttentionImpl : torch::nn::Module {
+    explicit LlamaAttentionImpl(const LlamaConfig& config);
+    // x [B, T, H], cos/sin [B, T, D], mask [B, 1, T, T] additive → [B, T, H]
+    at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& mask);
+
+    torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+    int64_t m_numHeads, m_numKvHeads, m_headDim;
+};
+TORCH_MODULE(LlamaAttention);
+
+struct LlamaMLPImpl : torch::nn::Module {
+    explicit LlamaMLPImpl(const LlamaConfig& config);
+    // down(silu(gate(x)) * up(x)): x [B, T, H] → [B, T, H]
+    at::Tensor forward(const at::Tensor& x);
+
+    torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+};
+TORCH_MODULE(LlamaMLP);
+
+struct LlamaDecoderLayerImpl : torch::nn::Module {
+    explicit LlamaDecoderLayerImpl(const LlamaConfig& config);
+    at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& mask);
+
+    LlamaAttention self_attn{nullptr};
+    LlamaMLP mlp{nullptr};
+    LlamaRMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+};
+TORCH_MODULE(LlamaDecoderLayer);
+
+// transformers' LlamaModel (the "model." prefix): embeddings, layers, final norm.
+struct LlamaBackboneImpl : torch::nn::Module {
+    explicit LlamaBackboneImpl(const LlamaConfig& config);
+
+    torch::nn::Embedding embed_tokens{nullptr};
+    torch::nn::ModuleList layers{nullptr};
+    LlamaRMSNorm norm{nullptr};
+};
+TORCH_MODULE(LlamaBackbone);
+
+struct LlamaModelImpl : torch::nn::Module {
+    // Parameters are created on `device` in `dtype` (kFloat or kBFloat16; kHalf on CUDA only).
+    explicit LlamaModelImpl(const LlamaConfig& config, at::ScalarType dtype = at::kFloat, at::Device device = at::kCPU);
+
+    // inputIds, positionIds [B, T] (int64); mask [B, 1, T, T] additive (causalMask), or
+    // undefined for plain causal attention. → logits [B, T, V] in fp32.
+    at::Tensor forward(const at::Tensor& inputIds, const at::Tensor& positionIds, const at::Tensor& mask = {});
+
+    // Checks names and shapes against llamaTensorTable, then copies every tensor into the
+    // parameters (converted to their dtype and device). Throws tsumugi::Error.
+    void loadWeights(const SafetensorsCheckpoint& checkpoint);
+
+    const LlamaConfig& config() const { return m_config; }
+    at::ScalarType dtype() const { return m_dtype; }
+    at::Device device() const { return m_device; }
+
+    LlamaBackbone model{nullptr};
+    torch::nn::Linear lm_head{nullptr};  // null when tie_word_embeddings
+
+private:
+    LlamaConfig m_config;
+    at::ScalarType m_dtype;
+    at::Device m_device;
+};
+TORCH_MODULE(LlamaModel);
+
+// config.json + safetensors weights from a Hugging Face directory.
+LlamaModel loadLlama(const std::string& directory, at::ScalarType dtype = at::kFloat, at::Device device = at::kCPU);
+
+}  // namespace tsumugi::model
