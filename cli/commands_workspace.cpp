@@ -44,7 +44,10 @@ void addInit(CLI::App& app)
         options.forceNetworkFs = context().force;
         Workspace ws(o->first, options);
         if (existed && ws.db().queryInt("SELECT count(*) FROM accounts") > 0) {
-            say(o->first + ": workspace at schema " + std::to_string(ws.schemaVersion()) + " (up to date)");
+            const int before = ws.openedAtSchema();
+            say(o->first + ": workspace at schema " + std::to_string(ws.schemaVersion()) +
+                (before < ws.schemaVersion() ? " (migrated from schema " + std::to_string(before) + ")"
+                                             : " (up to date)"));
             emit({{"event", "init"}, {"workspace", o->first}, {"schema", ws.schemaVersion()}, {"created", false}});
             return;
         }

@@ -67,6 +67,7 @@ Workspace::Workspace(const std::string& path, const WorkspaceOptions& options) :
         throw SchemaError(path + ": is an SQLite file but not a Tsumugi workspace (application_id " +
                           std::to_string(appId) + "); open a file made by `tsumugi init`");
     const int64_t version = m_db->queryInt("PRAGMA user_version");
+    m_openedAt = static_cast<int>(version);
     if (version > latestSchemaVersion())
         throw SchemaError(path + ": was written by a newer Tsumugi (schema " + std::to_string(version) +
                           ", this build knows up to " + std::to_string(latestSchemaVersion()) +

@@ -31,6 +31,8 @@ public:
 
     int schemaVersion();
     static int latestSchemaVersion();
+    // The schema the file had when it was opened (0 for a new file).
+    int openedAtSchema() const { return m_openedAt; }
 
     int64_t nowMillis() const { return m_clock(); }
     std::string now() const { return isoTime(m_clock()); }
@@ -52,6 +54,7 @@ private:
     Clock m_clock = systemMillis;
     std::string m_networkFs;  // the filesystem's name when remote
     bool m_readOnly = false;
+    int m_openedAt = 0;
 };
 
 // The name of a network filesystem for a statfs f_type, or "" when local.

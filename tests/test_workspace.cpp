@@ -85,6 +85,7 @@ private slots:
         const std::string path = dir.filePath("old.tsumugi").toStdString();
         std::filesystem::copy_file(fixturePath("workspace-v1.tsumugi"), path);
         Workspace ws(path);
+        QCOMPARE(ws.openedAtSchema(), 1);
         QCOMPARE(ws.schemaVersion(), Workspace::latestSchemaVersion());
         const Message m = getMessage(ws, 2);
         QCOMPARE(m.revision, int64_t(2));
