@@ -80,6 +80,20 @@ at::Tensor causalMask(const at::Tensor& attentionMask, const at::Tensor& documen
     return mask.unsqueeze(1);  // [B, 1, T, S]
 }
 
+at::Tensor causalMaskWithPast(const at::Tensor& attentionMask, int64_t queryLength)
+{
+    if (attentionMask.dim() != 2 || queryLength < 1 || queryLength > attentionMask.size(1))
+        throw Error("causalMaskWithPast: attentionMask must be [B, S] with S >= queryLength >= 1");
+    const int64_t s = attentionMask.size(1), past = s - queryLength;
+    at::Tensor keyIdx = at::arange(s, attentionMask.options().dtype(at::kLong));              // [S]
+    at::Tensor queryIdx = at::arange(past, s, attentionMask.options().dtype(at::kLong));      // [T]
+    at::Tensor allowed = (keyIdx.unsqueeze(0) <= queryIdx.unsqueeze(1)).unsqueeze(0);         // [1, T, S]
+    allowed = allowed.logical_and(attentionMask.unsqueeze(1).to(at::kBool));                  // [B, T, S]
+    at::Tensor mask = at::zeros(allowed.sizes(), attentionMask.options().dtype(at::kFloat));  // [B, T, S]
+    mask.masked_fill_(allowed.logical_not(), std::numeric_limits<float>::lowest());
+    return mask.unsqueeze(1);  // [B, 1, T, S]
+}
+
 at::Tensor documentIdsFromPositions(const at::Tensor& positionIds)
 {
     return (positionIds == 0).to(at::kLong).cumsum(1);  // [B, T]
@@ -112,7 +126,7 @@ LlamaAttentionImpl::LlamaAttentionImpl(const LlamaConfig& config)
 }
 
 at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                                       const at::Tensor& mask)
+                                       const at::Tensor& mask, KVCache* cache, size_t layer)
 {
     const int64_t b = x.size(0), t = x.size(1), d = m_headDim;
     at::Tensor q = q_proj(x).view({b, t, m_numHeads, d}).transpose(1, 2);    // [B, Nq, T, D]
@@ -121,10 +135,21 @@ at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const at::Tensor& co
     at::Tensor c = cos.unsqueeze(1), s = sin.unsqueeze(1);                   // [B, 1, T, D]
     q = q * c + rotateHalf(q) * s;
     k = k * c + rotateHalf(k) * s;
+    if (cache) {
+        at::Tensor& pastK = cache->keys.at(layer);  // [B, Nkv, S_past, D]
+        at::Tensor& pastV = cache->values.at(layer);
+        if (pastK.defined()) {
+            k = at::cat({pastK, k}, 2);  // [B, Nkv, S, D]
+            v = at::cat({pastV, v}, 2);  // [B, Nkv, S, D]
+        }
+        pastK = k;
+        pastV = v;
+    }
+    const int64_t keys = k.size(2);  // S
     if (const int64_t rep = m_numHeads / m_numKvHeads; rep > 1) {
         // Each key-value head serves `rep` consecutive query heads (transformers' repeat_kv).
-        k = k.unsqueeze(2).expand({b, m_numKvHeads, rep, t, d}).reshape({b, m_numHeads, t, d});  // [B, Nq, S, D]
-        v = v.unsqueeze(2).expand({b, m_numKvHeads, rep, t, d}).reshape({b, m_numHeads, t, d});  // [B, Nq, S, D]
+        k = k.unsqueeze(2).expand({b, m_numKvHeads, rep, keys, d}).reshape({b, m_numHeads, keys, d});  // [B, Nq, S, D]
+        v = v.unsqueeze(2).expand({b, m_numKvHeads, rep, keys, d}).reshape({b, m_numHeads, keys, d});  // [B, Nq, S, D]
     }
     at::Tensor scores = at::matmul(q, k.transpose(2, 3)) * std::pow(double(d), -0.5);      // [B, Nq, T, S]
     at::Tensor probs = at::softmax(scores.to(at::kFloat) + mask, -1).to(q.scalar_type());  // [B, Nq, T, S]
@@ -157,10 +182,10 @@ LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const LlamaConfig& config)
 }
 
 at::Tensor LlamaDecoderLayerImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                                          const at::Tensor& mask)
+                                          const at::Tensor& mask, KVCache* cache, size_t layer)
 {
-    at::Tensor h = x + self_attn(input_layernorm(x), cos, sin, mask);  // [B, T, H]
-    return h + mlp(post_attention_layernorm(h));                       // [B, T, H]
+    at::Tensor h = x + self_attn->forward(input_layernorm(x), cos, sin, mask, cache, layer);  // [B, T, H]
+    return h + mlp(post_attention_layernorm(h));                                              // [B, T, H]
 }
 
 LlamaBackboneImpl::LlamaBackboneImpl(const LlamaConfig& config)
@@ -183,18 +208,27 @@ LlamaModelImpl::LlamaModelImpl(const LlamaConfig& config, at::ScalarType dtype, 
     to(device, dtype);
 }
 
-at::Tensor LlamaModelImpl::forward(const at::Tensor& inputIds, const at::Tensor& positionIds, const at::Tensor& mask)
+at::Tensor LlamaModelImpl::forward(const at::Tensor& inputIds, const at::Tensor& positionIds, const at::Tensor& mask,
+                                   KVCache* cache)
 {
+    const size_t numLayers = model->layers->size();
+    if (cache && cache->keys.size() != numLayers) {
+        if (!cache->keys.empty()) throw Error("Llama forward: the KV cache belongs to a model with other layers");
+        cache->keys.resize(numLayers);
+        cache->values.resize(numLayers);
+    }
     at::Tensor ids = inputIds.to(m_device), pos = positionIds.to(m_device);
-    at::Tensor m =
-        mask.defined() ? mask.to(m_device) : causalMask(at::ones_like(ids), at::zeros_like(ids));  // [B, 1, T, S]
-    at::Tensor x = model->embed_tokens(ids);                                                       // [B, T, H]
-    auto [cos, sin] = ropeCosSin(m_config, pos, x.scalar_type());                                  // [B, T, D]
-    for (size_t i = 0; i < model->layers->size(); ++i)
-        x = model->layers->ptr<LlamaDecoderLayerImpl>(i)->forward(x, cos, sin, m);  // [B, T, H]
-    x = model->norm(x);                                                             // [B, T, H]
-    at::Tensor head = lm_head ? lm_head->weight : model->embed_tokens->weight;      // [V, H]
-    return at::linear(x, head).to(at::kFloat);                                      // [B, T, V]
+    const int64_t past = cache ? cache->length() : 0;
+    at::Tensor m = mask.defined() ? mask.to(m_device)
+                                  : causalMaskWithPast(at::ones({ids.size(0), past + ids.size(1)}, ids.options()),
+                                                       ids.size(1));  // [B, 1, T, S]
+    at::Tensor x = model->embed_tokens(ids);                          // [B, T, H]
+    auto [cos, sin] = ropeCosSin(m_config, pos, x.scalar_type());     // [B, T, D]
+    for (size_t i = 0; i < numLayers; ++i)
+        x = model->layers->ptr<LlamaDecoderLayerImpl>(i)->forward(x, cos, sin, m, cache, i);  // [B, T, H]
+    x = model->norm(x);                                                                       // [B, T, H]
+    at::Tensor head = lm_head ? lm_head->weight : model->embed_tokens->weight;                // [V, H]
+    return at::linear(x, head).to(at::kFloat);                                                // [B, T, V]
 }
 
 void LlamaModelImpl::loadWeights(const SafetensorsCheckpoint& checkpoint)

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
@@ -47,8 +48,28 @@ at::Tensor rotateHalf(const at::Tensor& x);
 // a uniform softmax instead of NaN, as transformers does). attentionMask [B, T]: 1 token, 0 pad;
 // documentIds [B, T]: packed sequences attend only within their document.
 at::Tensor causalMask(const at::Tensor& attentionMask, const at::Tensor& documentIds);
+// Additive fp32 mask [B, 1, T, S] for T new queries over S = past + T keys (generation with a
+// KV cache): query i sits at key index S - T + i and may attend key j <= S - T + i that is not
+// padding. attentionMask [B, S]: 1 token, 0 pad (left padding). With T == S it equals
+// causalMask(attentionMask, zeros).
+at::Tensor causalMaskWithPast(const at::Tensor& attentionMask, int64_t queryLength);
 // Document ids [B, T] from packed position ids: a new document starts wherever the position is 0.
 at::Tensor documentIdsFromPositions(const at::Tensor& positionIds);
+
+// --- KV cache ------------------------------------------------------------------------------------
+
+// Past keys (after RoPE) and values of every layer, [B, Nkv, S, D] each; undefined before the
+// first step. forward(…, cache) appends the step's keys and values.
+struct KVCache {
+    std::vector<at::Tensor> keys, values;
+
+    int64_t length() const { return keys.empty() || !keys[0].defined() ? 0 : keys[0].size(2); }
+    void clear()
+    {
+        keys.clear();
+        values.clear();
+    }
+};
 
 // --- modules -------------------------------------------------------------------------------------
 
@@ -64,8 +85,10 @@ TORCH_MODULE(LlamaRMSNorm);
 
 struct LlamaAttentionImpl : torch::nn::Module {
     explicit LlamaAttentionImpl(const LlamaConfig& config);
-    // x [B, T, H], cos/sin [B, T, D], mask [B, 1, T, T] additive → [B, T, H]
-    at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& mask);
+    // x [B, T, H], cos/sin [B, T, D], mask [B, 1, T, S] additive → [B, T, H]. With a cache, this
+    // step's k/v are appended to cache->keys/values[layer] and S = past + T.
+    at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& mask,
+                       KVCache* cache = nullptr, size_t layer = 0);
 
     torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
     int64_t m_numHeads, m_numKvHeads, m_headDim;
@@ -83,7 +106,8 @@ TORCH_MODULE(LlamaMLP);
 
 struct LlamaDecoderLayerImpl : torch::nn::Module {
     explicit LlamaDecoderLayerImpl(const LlamaConfig& config);
-    at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& mask);
+    at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& mask,
+                       KVCache* cache = nullptr, size_t layer = 0);
 
     LlamaAttention self_attn{nullptr};
     LlamaMLP mlp{nullptr};
@@ -105,9 +129,13 @@ struct LlamaModelImpl : torch::nn::Module {
     // Parameters are created on `device` in `dtype` (kFloat or kBFloat16; kHalf on CUDA only).
     explicit LlamaModelImpl(const LlamaConfig& config, at::ScalarType dtype = at::kFloat, at::Device device = at::kCPU);
 
-    // inputIds, positionIds [B, T] (int64); mask [B, 1, T, T] additive (causalMask), or
-    // undefined for plain causal attention. → logits [B, T, V] in fp32.
-    at::Tensor forward(const at::Tensor& inputIds, const at::Tensor& positionIds, const at::Tensor& mask = {});
+    // inputIds, positionIds [B, T] (int64); mask [B, 1, T, S] additive (causalMask, or
+    // causalMaskWithPast with a cache), or undefined for plain causal attention. → logits
+    // [B, T, V] in fp32. With a cache, inputIds are the new tokens only, S = past + T, and this
+    // step's keys and values are appended to it. (One function with defaults, not overloads:
+    // ModuleHolder::operator() needs a single forward.)
+    at::Tensor forward(const at::Tensor& inputIds, const at::Tensor& positionIds, const at::Tensor& mask = {},
+                       KVCache* cache = nullptr);
 
     // Checks names and shapes against llamaTensorTable, then copies every tensor into the
     // parameters (converted to their dtype and device). Throws tsumugi::Error.
