@@ -12,5 +12,7 @@ void addWorkspaceCommands(CLI::App& app);
 void addDataCommands(CLI::App& app);
 // tokenizer train|encode|decode, tokenize
 void addTokenizerCommands(CLI::App& app);
+// model init, generate (built with LibTorch only)
+void addModelCommands(CLI::App& app);
 
 }  // namespace tsumugi::cli

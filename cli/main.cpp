@@ -24,6 +24,9 @@ int main(int argc, char** argv)
     cli::addWorkspaceCommands(app);
     cli::addDataCommands(app);
     cli::addTokenizerCommands(app);
+#ifdef TSUMUGI_WITH_MODEL
+    cli::addModelCommands(app);
+#endif
 
     try {
         app.parse(argc, argv);
