@@ -125,13 +125,19 @@ LlamaAttentionImpl::LlamaAttentionImpl(const LlamaConfig& config)
     o_proj = register_module("o_proj", torch::nn::Linear(LinearOptions(qDim, h).bias(bias)));
 }
 
+at::Tensor projectWithDelta(torch::nn::Linear& proj, const std::shared_ptr<LinearDelta>& delta, const at::Tensor& x)
+{
+    at::Tensor y = proj(x);
+    return delta ? y + delta->forward(x) : y;
+}
+
 at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
                                        const at::Tensor& mask, KVCache* cache, size_t layer)
 {
     const int64_t b = x.size(0), t = x.size(1), d = m_headDim;
-    at::Tensor q = q_proj(x).view({b, t, m_numHeads, d}).transpose(1, 2);    // [B, Nq, T, D]
-    at::Tensor k = k_proj(x).view({b, t, m_numKvHeads, d}).transpose(1, 2);  // [B, Nkv, S, D]
-    at::Tensor v = v_proj(x).view({b, t, m_numKvHeads, d}).transpose(1, 2);  // [B, Nkv, S, D]
+    at::Tensor q = projectWithDelta(q_proj, q_delta, x).view({b, t, m_numHeads, d}).transpose(1, 2);    // [B, Nq, T, D]
+    at::Tensor k = projectWithDelta(k_proj, k_delta, x).view({b, t, m_numKvHeads, d}).transpose(1, 2);  // [B, Nkv, S, D]
+    at::Tensor v = projectWithDelta(v_proj, v_delta, x).view({b, t, m_numKvHeads, d}).transpose(1, 2);  // [B, Nkv, S, D]
     at::Tensor c = cos.unsqueeze(1), s = sin.unsqueeze(1);                   // [B, 1, T, D]
     q = q * c + rotateHalf(q) * s;
     k = k * c + rotateHalf(k) * s;
@@ -154,7 +160,7 @@ at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const at::Tensor& co
     at::Tensor scores = at::matmul(q, k.transpose(2, 3)) * std::pow(double(d), -0.5);      // [B, Nq, T, S]
     at::Tensor probs = at::softmax(scores.to(at::kFloat) + mask, -1).to(q.scalar_type());  // [B, Nq, T, S]
     at::Tensor out = at::matmul(probs, v);                                                 // [B, Nq, T, D]
-    return o_proj(out.transpose(1, 2).reshape({b, t, m_numHeads * d}));                    // [B, T, H]
+    return projectWithDelta(o_proj, o_delta, out.transpose(1, 2).reshape({b, t, m_numHeads * d}));  // [B, T, H]
 }
 
 LlamaMLPImpl::LlamaMLPImpl(const LlamaConfig& config)
@@ -169,7 +175,8 @@ LlamaMLPImpl::LlamaMLPImpl(const LlamaConfig& config)
 
 at::Tensor LlamaMLPImpl::forward(const at::Tensor& x)
 {
-    return down_proj(at::silu(gate_proj(x)) * up_proj(x));  // [B, T, I] → [B, T, H]
+    at::Tensor hidden = at::silu(projectWithDelta(gate_proj, gate_delta, x)) * projectWithDelta(up_proj, up_delta, x);
+    return projectWithDelta(down_proj, down_delta, hidden);  // [B, T, I] → [B, T, H]
 }
 
 LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const LlamaConfig& config)

@@ -12,6 +12,7 @@
 
 #include <ATen/ATen.h>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -73,6 +74,14 @@ struct KVCache {
 
 // --- modules -------------------------------------------------------------------------------------
 
+// An addition to a projection's output (LoRA's low-rank path, model/lora.h): the layer computes
+// proj(x) + delta->forward(x) while a delta is attached. Null (the default) leaves proj(x) alone.
+struct LinearDelta {
+    virtual ~LinearDelta() = default;
+    virtual at::Tensor forward(const at::Tensor& x) = 0;
+};
+at::Tensor projectWithDelta(torch::nn::Linear& proj, const std::shared_ptr<LinearDelta>& delta, const at::Tensor& x);
+
 struct LlamaRMSNormImpl : torch::nn::Module {
     LlamaRMSNormImpl(int64_t size, double eps);
     // x [..., H] → [..., H]; normalised in fp32, cast back, then times the weight.
@@ -91,6 +100,7 @@ struct LlamaAttentionImpl : torch::nn::Module {
                        KVCache* cache = nullptr, size_t layer = 0);
 
     torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+    std::shared_ptr<LinearDelta> q_delta, k_delta, v_delta, o_delta;  // not parameters of this module
     int64_t m_numHeads, m_numKvHeads, m_headDim;
 };
 TORCH_MODULE(LlamaAttention);
@@ -101,6 +111,7 @@ struct LlamaMLPImpl : torch::nn::Module {
     at::Tensor forward(const at::Tensor& x);
 
     torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+    std::shared_ptr<LinearDelta> gate_delta, up_delta, down_delta;  // not parameters of this module
 };
 TORCH_MODULE(LlamaMLP);
 
