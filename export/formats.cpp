@@ -140,32 +140,46 @@ Record parseMessages(const ojson& j, const RecordParser& p)
     return r;
 }
 
-Record parseAlpaca(const ojson& j, const RecordParser& p)
+// How an alpaca record's "input" field was given; export writes it back the same way.
+enum class AlpacaInput { Given, Null, Absent };
+
+// The user (instruction + blank line + input) and assistant nodes of an alpaca record,
+// shared by the full and the fast parser so both produce the same Record.
+Record alpacaNodes(const std::string& instruction, const std::string& input, AlpacaInput inputState,
+                   std::string output, ojson extra = ojson::object())
 {
     Record r;
-    const std::string instruction = p.string(j, "instruction", "instruction", false);
-    std::string input;
-    if (j.contains("input") && !j["input"].is_null()) input = p.string(j, "input", "input", true);
-    const std::string output = p.string(j, "output", "output", false);
     RecordNode user;
     user.key = "instruction";
     user.role = MessageRole::User;
     user.text = input.empty() ? instruction : instruction + "\n\n" + input;
     user.meta["_tsumugi"]["alpaca_instruction_bytes"] = instruction.size();
-    if (j.contains("input") && j["input"].is_null()) user.meta["_tsumugi"]["alpaca_input_null"] = true;
-    else if (!j.contains("input")) user.meta["_tsumugi"]["alpaca_input_absent"] = true;
-    ojson extra = ojson::object();
-    for (auto it = j.begin(); it != j.end(); ++it)
-        if (it.key() != "instruction" && it.key() != "input" && it.key() != "output") extra[it.key()] = it.value();
-    if (!extra.empty()) user.meta["_tsumugi"]["record"] = extra;
+    if (inputState == AlpacaInput::Null) user.meta["_tsumugi"]["alpaca_input_null"] = true;
+    else if (inputState == AlpacaInput::Absent) user.meta["_tsumugi"]["alpaca_input_absent"] = true;
+    if (!extra.empty()) user.meta["_tsumugi"]["record"] = std::move(extra);
     RecordNode assistant;
     assistant.key = "output";
     assistant.role = MessageRole::Assistant;
-    assistant.text = output;
+    assistant.text = std::move(output);
     assistant.parent = 0;
     r.nodes.push_back(std::move(user));
     r.nodes.push_back(std::move(assistant));
     return r;
+}
+
+Record parseAlpaca(const ojson& j, const RecordParser& p)
+{
+    const std::string instruction = p.string(j, "instruction", "instruction", false);
+    std::string input;
+    if (j.contains("input") && !j["input"].is_null()) input = p.string(j, "input", "input", true);
+    const std::string output = p.string(j, "output", "output", false);
+    const AlpacaInput state = !j.contains("input")     ? AlpacaInput::Absent
+                              : j["input"].is_null()  ? AlpacaInput::Null
+                                                      : AlpacaInput::Given;
+    ojson extra = ojson::object();
+    for (auto it = j.begin(); it != j.end(); ++it)
+        if (it.key() != "instruction" && it.key() != "input" && it.key() != "output") extra[it.key()] = it.value();
+    return alpacaNodes(instruction, input, state, output, std::move(extra));
 }
 
 Record parseTree(const ojson& j, const RecordParser& p)
@@ -367,20 +381,9 @@ struct FastRecordParser::Impl {
             else if (!text(value, input, true)) return false;
         }
         if (object.size() != known) return false;  // extra or repeated fields: the full parser keeps them
-        RecordNode user;
-        user.key = "instruction";
-        user.role = MessageRole::User;
-        user.text = input.empty() ? instruction : instruction + "\n\n" + input;
-        user.meta["_tsumugi"]["alpaca_instruction_bytes"] = instruction.size();
-        if (inputNull) user.meta["_tsumugi"]["alpaca_input_null"] = true;
-        else if (!seenInput) user.meta["_tsumugi"]["alpaca_input_absent"] = true;
-        RecordNode assistant;
-        assistant.key = "output";
-        assistant.role = MessageRole::Assistant;
-        assistant.text = std::move(output);
-        assistant.parent = 0;
-        r.nodes.push_back(std::move(user));
-        r.nodes.push_back(std::move(assistant));
+        r = alpacaNodes(instruction, input,
+                        inputNull ? AlpacaInput::Null : seenInput ? AlpacaInput::Given : AlpacaInput::Absent,
+                        std::move(output));
         return true;
     }
 };
