@@ -66,23 +66,10 @@ void addInit(CLI::App& parent)
         }
         config.torchDtype = o->dtype;
         const at::ScalarType dtype = parseDtype(o->dtype);
-        model::LlamaModel llama(config, dtype, at::kCPU);
-        // As transformers initialises Llama: normal(0, 0.02) for weights, ones for norms.
         at::manual_seed(o->seed);
+        model::LlamaModel llama(config, dtype, at::kCPU);  // transformers' initialisation, seeded
         model::NamedTensors tensors;
-        {
-            at::NoGradGuard noGrad;
-            for (auto& item : llama->named_parameters(true)) {
-                at::Tensor p = item.value();
-                if (item.key().size() >= 11 && item.key().rfind("norm.weight") == item.key().size() - 11)
-                    p.fill_(1.0);
-                else if (item.key().size() >= 5 && item.key().rfind(".bias") == item.key().size() - 5)
-                    p.zero_();
-                else
-                    p.normal_(0.0, 0.02);
-                tensors.emplace_back(item.key(), p);
-            }
-        }
+        for (auto& item : llama->named_parameters(true)) tensors.emplace_back(item.key(), item.value());
         fs::create_directories(o->out);
         model::saveConfig(config, (fs::path(o->out) / "config.json").string());
         const auto files = model::writeSafetensorsCheckpoint(o->out, tensors);

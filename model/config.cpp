@@ -201,6 +201,7 @@ void LlamaConfig::validate(const std::string& file) const
         fail(file, "head_dim", "must be even for rotary embeddings, found " + std::to_string(headDim));
     if (!(rmsNormEps > 0)) fail(file, "rms_norm_eps", "must be positive");
     if (!(ropeTheta > 0)) fail(file, "rope_theta", "must be positive");
+    if (!(initializerRange >= 0)) fail(file, "initializer_range", "must be zero or positive");
     if (torchDtype != "float32" && torchDtype != "bfloat16" && torchDtype != "float16")
         fail(file, "torch_dtype", "\"" + torchDtype + "\" is not supported; use float32, bfloat16 or float16");
     if (hiddenAct != "silu")
@@ -290,6 +291,7 @@ LlamaConfig parseConfigJson(std::string_view text, const std::string& file)
     c.vocabSize = k.integer("vocab_size");
     c.maxPositionEmbeddings = k.integer("max_position_embeddings", 2048);
     c.rmsNormEps = k.number("rms_norm_eps", 1e-6);
+    c.initializerRange = k.number("initializer_range", 0.02);
     c.ropeTheta = k.number("rope_theta", 10000.0);
     if (k.hasValue("rope_parameters")) {
         c.ropeScaling = parseRopeScaling(*k.find("rope_parameters"), file, "rope_parameters", &c.ropeTheta);
@@ -356,7 +358,7 @@ std::string configToJson(const LlamaConfig& c)
     j["head_dim"] = c.headDim;
     j["hidden_act"] = c.hiddenAct;
     j["hidden_size"] = c.hiddenSize;
-    j["initializer_range"] = 0.02;
+    j["initializer_range"] = c.initializerRange;
     j["intermediate_size"] = c.intermediateSize;
     j["max_position_embeddings"] = c.maxPositionEmbeddings;
     j["mlp_bias"] = c.mlpBias;

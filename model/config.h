@@ -48,6 +48,7 @@ struct LlamaConfig {
     bool attentionBias = false;
     bool mlpBias = false;
     std::string hiddenAct = "silu";
+    double initializerRange = 0.02;  // std of the normal initialisation of a fresh model
 
     bool operator==(const LlamaConfig&) const = default;
 

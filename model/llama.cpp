@@ -5,8 +5,10 @@
 #include <cmath>
 #include <limits>
 #include <set>
+#include <string_view>
 
 #include <torch/utils.h>
+#include <torch/version.h>
 
 #include "core/error.h"
 #include "model/llama_weights.h"
@@ -101,9 +103,30 @@ at::Tensor documentIdsFromPositions(const at::Tensor& positionIds)
 
 // --- modules ---------------------------------------------------------------------------------------
 
-LlamaRMSNormImpl::LlamaRMSNormImpl(int64_t size, double eps) : m_eps(eps)
+LlamaLinearImpl::LlamaLinearImpl(int64_t in, int64_t out, bool withBias, const at::TensorOptions& options)
 {
-    weight = register_parameter("weight", at::ones({size}));  // [H]
+    weight = register_parameter("weight", at::empty({out, in}, options));      // [out, in]
+    if (withBias) bias = register_parameter("bias", at::empty({out}, options));  // [out]
+}
+
+at::Tensor LlamaLinearImpl::forward(const at::Tensor& x)
+{
+    return at::linear(x, weight, bias);
+}
+
+LlamaEmbeddingImpl::LlamaEmbeddingImpl(int64_t vocab, int64_t hidden, const at::TensorOptions& options)
+{
+    weight = register_parameter("weight", at::empty({vocab, hidden}, options));  // [V, H]
+}
+
+at::Tensor LlamaEmbeddingImpl::forward(const at::Tensor& ids)
+{
+    return at::embedding(weight, ids);  // [B, T, H]
+}
+
+LlamaRMSNormImpl::LlamaRMSNormImpl(int64_t size, double eps, const at::TensorOptions& options) : m_eps(eps)
+{
+    weight = register_parameter("weight", at::empty({size}, options));  // [H]
 }
 
 at::Tensor LlamaRMSNormImpl::forward(const at::Tensor& x)
@@ -113,19 +136,18 @@ at::Tensor LlamaRMSNormImpl::forward(const at::Tensor& x)
     return weight * h.to(x.scalar_type());
 }
 
-LlamaAttentionImpl::LlamaAttentionImpl(const LlamaConfig& config)
+LlamaAttentionImpl::LlamaAttentionImpl(const LlamaConfig& config, const at::TensorOptions& options)
     : m_numHeads(config.numAttentionHeads), m_numKvHeads(config.numKeyValueHeads), m_headDim(config.headDim)
 {
-    using torch::nn::LinearOptions;
     const int64_t h = config.hiddenSize, qDim = m_numHeads * m_headDim, kvDim = m_numKvHeads * m_headDim;
     const bool bias = config.attentionBias;
-    q_proj = register_module("q_proj", torch::nn::Linear(LinearOptions(h, qDim).bias(bias)));
-    k_proj = register_module("k_proj", torch::nn::Linear(LinearOptions(h, kvDim).bias(bias)));
-    v_proj = register_module("v_proj", torch::nn::Linear(LinearOptions(h, kvDim).bias(bias)));
-    o_proj = register_module("o_proj", torch::nn::Linear(LinearOptions(qDim, h).bias(bias)));
+    q_proj = register_module("q_proj", LlamaLinear(h, qDim, bias, options));
+    k_proj = register_module("k_proj", LlamaLinear(h, kvDim, bias, options));
+    v_proj = register_module("v_proj", LlamaLinear(h, kvDim, bias, options));
+    o_proj = register_module("o_proj", LlamaLinear(qDim, h, bias, options));
 }
 
-at::Tensor projectWithDelta(torch::nn::Linear& proj, const std::shared_ptr<LinearDelta>& delta, const at::Tensor& x)
+at::Tensor projectWithDelta(LlamaLinear& proj, const std::shared_ptr<LinearDelta>& delta, const at::Tensor& x)
 {
     at::Tensor y = proj(x);
     return delta ? y + delta->forward(x) : y;
@@ -157,20 +179,31 @@ at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const at::Tensor& co
         k = k.unsqueeze(2).expand({b, m_numKvHeads, rep, keys, d}).reshape({b, m_numHeads, keys, d});  // [B, Nq, S, D]
         v = v.unsqueeze(2).expand({b, m_numKvHeads, rep, keys, d}).reshape({b, m_numHeads, keys, d});  // [B, Nq, S, D]
     }
+#if TORCH_VERSION_MAJOR >= 2
+    // LibTorch 2.x: the fused kernel (flash / memory-efficient on CUDA) with the same additive
+    // mask, clamped to the dtype's range first (fp32's lowest is -inf in bf16 and fp16, and a
+    // padding query with every key masked must get a uniform softmax, not NaN).
+    const double lowest = q.scalar_type() == at::kHalf       ? -65504.0
+                          : q.scalar_type() == at::kBFloat16 ? -3.38e38
+                                                             : double(std::numeric_limits<float>::lowest());
+    at::Tensor out = at::scaled_dot_product_attention(q, k, v, mask.clamp_min(lowest).to(q.scalar_type()), 0.0,
+                                                      false);  // [B, Nq, T, D]
+#else
+    // LibTorch 1.x has no scaled_dot_product_attention: the explicit path.
     at::Tensor scores = at::matmul(q, k.transpose(2, 3)) * std::pow(double(d), -0.5);      // [B, Nq, T, S]
     at::Tensor probs = at::softmax(scores.to(at::kFloat) + mask, -1).to(q.scalar_type());  // [B, Nq, T, S]
     at::Tensor out = at::matmul(probs, v);                                                 // [B, Nq, T, D]
+#endif
     return projectWithDelta(o_proj, o_delta, out.transpose(1, 2).reshape({b, t, m_numHeads * d}));  // [B, T, H]
 }
 
-LlamaMLPImpl::LlamaMLPImpl(const LlamaConfig& config)
+LlamaMLPImpl::LlamaMLPImpl(const LlamaConfig& config, const at::TensorOptions& options)
 {
-    using torch::nn::LinearOptions;
     const int64_t h = config.hiddenSize, i = config.intermediateSize;
     const bool bias = config.mlpBias;
-    gate_proj = register_module("gate_proj", torch::nn::Linear(LinearOptions(h, i).bias(bias)));
-    up_proj = register_module("up_proj", torch::nn::Linear(LinearOptions(h, i).bias(bias)));
-    down_proj = register_module("down_proj", torch::nn::Linear(LinearOptions(i, h).bias(bias)));
+    gate_proj = register_module("gate_proj", LlamaLinear(h, i, bias, options));
+    up_proj = register_module("up_proj", LlamaLinear(h, i, bias, options));
+    down_proj = register_module("down_proj", LlamaLinear(i, h, bias, options));
 }
 
 at::Tensor LlamaMLPImpl::forward(const at::Tensor& x)
@@ -179,13 +212,13 @@ at::Tensor LlamaMLPImpl::forward(const at::Tensor& x)
     return projectWithDelta(down_proj, down_delta, hidden);  // [B, T, I] → [B, T, H]
 }
 
-LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const LlamaConfig& config)
+LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const LlamaConfig& config, const at::TensorOptions& options)
 {
-    self_attn = register_module("self_attn", LlamaAttention(config));
-    mlp = register_module("mlp", LlamaMLP(config));
-    input_layernorm = register_module("input_layernorm", LlamaRMSNorm(config.hiddenSize, config.rmsNormEps));
+    self_attn = register_module("self_attn", LlamaAttention(config, options));
+    mlp = register_module("mlp", LlamaMLP(config, options));
+    input_layernorm = register_module("input_layernorm", LlamaRMSNorm(config.hiddenSize, config.rmsNormEps, options));
     post_attention_layernorm =
-        register_module("post_attention_layernorm", LlamaRMSNorm(config.hiddenSize, config.rmsNormEps));
+        register_module("post_attention_layernorm", LlamaRMSNorm(config.hiddenSize, config.rmsNormEps, options));
 }
 
 at::Tensor LlamaDecoderLayerImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
@@ -195,24 +228,47 @@ at::Tensor LlamaDecoderLayerImpl::forward(const at::Tensor& x, const at::Tensor&
     return h + mlp(post_attention_layernorm(h));                                              // [B, T, H]
 }
 
-LlamaBackboneImpl::LlamaBackboneImpl(const LlamaConfig& config)
+LlamaBackboneImpl::LlamaBackboneImpl(const LlamaConfig& config, const at::TensorOptions& options)
 {
-    embed_tokens = register_module("embed_tokens", torch::nn::Embedding(config.vocabSize, config.hiddenSize));
+    embed_tokens = register_module("embed_tokens", LlamaEmbedding(config.vocabSize, config.hiddenSize, options));
     layers = register_module("layers", torch::nn::ModuleList());
-    for (int64_t i = 0; i < config.numHiddenLayers; ++i) layers->push_back(LlamaDecoderLayer(config));
-    norm = register_module("norm", LlamaRMSNorm(config.hiddenSize, config.rmsNormEps));
+    for (int64_t i = 0; i < config.numHiddenLayers; ++i) layers->push_back(LlamaDecoderLayer(config, options));
+    norm = register_module("norm", LlamaRMSNorm(config.hiddenSize, config.rmsNormEps, options));
 }
 
-LlamaModelImpl::LlamaModelImpl(const LlamaConfig& config, at::ScalarType dtype, at::Device device)
+LlamaModelImpl::LlamaModelImpl(const LlamaConfig& config, at::ScalarType dtype, at::Device device, WeightInit init)
     : m_config(config), m_dtype(dtype), m_device(device)
 {
     m_config.validate();
-    model = register_module("model", LlamaBackbone(m_config));
+    if (dtype != at::kFloat && dtype != at::kBFloat16 && dtype != at::kHalf)
+        throw Error(std::string("Llama: parameters in ") + c10::toString(dtype) +
+                    " are not supported; use float32, bfloat16 or float16 (CUDA)");
+    if (dtype == at::kHalf && !device.is_cuda())
+        throw Error("Llama: float16 runs on CUDA only (LibTorch has no float16 matmul on the CPU); use bfloat16 or float32");
+    const at::TensorOptions options = at::TensorOptions().dtype(dtype).device(device);
+    model = register_module("model", LlamaBackbone(m_config, options));
     if (!m_config.tieWordEmbeddings)
-        lm_head = register_module(
-            "lm_head",
-            torch::nn::Linear(torch::nn::LinearOptions(m_config.hiddenSize, m_config.vocabSize).bias(false)));
-    to(device, dtype);
+        lm_head = register_module("lm_head", LlamaLinear(m_config.hiddenSize, m_config.vocabSize, false, options));
+    if (init == WeightInit::Normal) initializeWeights(*this);
+}
+
+void initializeWeights(LlamaModelImpl& model)
+{
+    at::NoGradGuard noGrad;
+    const auto ends = [](const std::string& s, std::string_view tail) {
+        return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+    };
+    for (auto& item : model.named_parameters(/*recurse=*/true)) {
+        at::Tensor p = item.value();
+        if (ends(item.key(), "norm.weight"))
+            p.fill_(1.0);
+        else if (ends(item.key(), ".bias"))
+            p.zero_();
+        else
+            p.normal_(0.0, model.config().initializerRange);
+    }
+    // transformers gives embed_tokens padding_idx = pad_token_id and zeroes that row.
+    if (const auto pad = model.config().padTokenId) model.model->embed_tokens->weight[*pad].zero_();
 }
 
 at::Tensor LlamaModelImpl::forward(const at::Tensor& inputIds, const at::Tensor& positionIds, const at::Tensor& mask,
@@ -247,10 +303,13 @@ void LlamaModelImpl::loadWeights(const SafetensorsCheckpoint& checkpoint)
     for (const LlamaTensorSpec& spec : llamaTensorTable(m_config)) {
         at::Tensor* param = params.find(spec.name);
         if (!param) throw Error("loading Llama weights: the decoder has no parameter " + spec.name);
-        at::Tensor value = checkpoint.load(spec.name, param->device(), param->scalar_type());
+        const at::Tensor value = checkpoint.view(spec.name);
         if (value.sizes() != param->sizes())
             throw Error("loading Llama weights: " + spec.name + " has the wrong shape");
-        param->copy_(value);
+        if (param->device().is_cpu() && value.scalar_type() == param->scalar_type() && value.is_contiguous())
+            param->set_data(value);  // no copy: the parameter is the file's (private, copy-on-write) mapping
+        else
+            param->copy_(value);  // one copy, converting dtype and device on the way
         loaded.insert(spec.name);
     }
     for (const auto& item : params)
@@ -262,7 +321,7 @@ LlamaModel loadLlama(const std::string& directory, at::ScalarType dtype, at::Dev
 {
     LlamaConfig config = loadConfig(directory);
     SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint::open(directory);
-    LlamaModel model(config, dtype, device);
+    LlamaModel model(config, dtype, device, WeightInit::Empty);
     try {
         model->loadWeights(checkpoint);
     } catch (const Error& e) {

@@ -6,8 +6,9 @@
 // Legend: B = batch, T = time (query positions), S = key positions (== T here), H = hidden,
 // I = intermediate, V = vocab, Nq / Nkv = query / key-value heads, D = head_dim.
 //
-// Attention is the explicit path (matmul, scale 1/sqrt(D), additive mask, softmax in fp32,
-// matmul): Debian's LibTorch 1.13 has no scaled_dot_product_attention.
+// Attention: with LibTorch 2.x, scaled_dot_product_attention (fused kernels on CUDA); with 1.x
+// (Debian's 1.13, which has none) the explicit path: matmul, scale 1/sqrt(D), additive mask,
+// softmax in fp32, matmul. Both take the same additive mask, so packing and padding mean the same.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -19,8 +20,6 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/embedding.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
 #include "model/config.h"
@@ -74,16 +73,40 @@ struct KVCache {
 
 // --- modules -------------------------------------------------------------------------------------
 
+// How a new module's parameters start. Empty: allocated, not written (a checkpoint is loaded
+// over them next, so a load costs about a read). Normal: as transformers initialises Llama —
+// weights normal(0, initializer_range) from LibTorch's global generator, biases zero, norms one,
+// the padding token's embedding row zero.
+enum class WeightInit { Empty, Normal };
+
+// y = x W^T + b, W [out, in], b [out] or none. Our own (not torch::nn::Linear, whose constructor
+// always draws a Kaiming initialisation): parameters are made in their dtype on their device.
+struct LlamaLinearImpl : torch::nn::Module {
+    LlamaLinearImpl(int64_t in, int64_t out, bool bias, const at::TensorOptions& options);
+    at::Tensor forward(const at::Tensor& x);
+
+    at::Tensor weight, bias;  // [out, in], [out] (undefined without bias)
+};
+TORCH_MODULE(LlamaLinear);
+
+struct LlamaEmbeddingImpl : torch::nn::Module {
+    LlamaEmbeddingImpl(int64_t vocab, int64_t hidden, const at::TensorOptions& options);
+    at::Tensor forward(const at::Tensor& ids);  // [B, T] → [B, T, H]
+
+    at::Tensor weight;  // [V, H]
+};
+TORCH_MODULE(LlamaEmbedding);
+
 // An addition to a projection's output (LoRA's low-rank path, model/lora.h): the layer computes
 // proj(x) + delta->forward(x) while a delta is attached. Null (the default) leaves proj(x) alone.
 struct LinearDelta {
     virtual ~LinearDelta() = default;
     virtual at::Tensor forward(const at::Tensor& x) = 0;
 };
-at::Tensor projectWithDelta(torch::nn::Linear& proj, const std::shared_ptr<LinearDelta>& delta, const at::Tensor& x);
+at::Tensor projectWithDelta(LlamaLinear& proj, const std::shared_ptr<LinearDelta>& delta, const at::Tensor& x);
 
 struct LlamaRMSNormImpl : torch::nn::Module {
-    LlamaRMSNormImpl(int64_t size, double eps);
+    LlamaRMSNormImpl(int64_t size, double eps, const at::TensorOptions& options);
     // x [..., H] → [..., H]; normalised in fp32, cast back, then times the weight.
     at::Tensor forward(const at::Tensor& x);
 
@@ -93,30 +116,30 @@ struct LlamaRMSNormImpl : torch::nn::Module {
 TORCH_MODULE(LlamaRMSNorm);
 
 struct LlamaAttentionImpl : torch::nn::Module {
-    explicit LlamaAttentionImpl(const LlamaConfig& config);
+    LlamaAttentionImpl(const LlamaConfig& config, const at::TensorOptions& options);
     // x [B, T, H], cos/sin [B, T, D], mask [B, 1, T, S] additive → [B, T, H]. With a cache, this
     // step's k/v are appended to cache->keys/values[layer] and S = past + T.
     at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& mask,
                        KVCache* cache = nullptr, size_t layer = 0);
 
-    torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+    LlamaLinear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
     std::shared_ptr<LinearDelta> q_delta, k_delta, v_delta, o_delta;  // not parameters of this module
     int64_t m_numHeads, m_numKvHeads, m_headDim;
 };
 TORCH_MODULE(LlamaAttention);
 
 struct LlamaMLPImpl : torch::nn::Module {
-    explicit LlamaMLPImpl(const LlamaConfig& config);
+    LlamaMLPImpl(const LlamaConfig& config, const at::TensorOptions& options);
     // down(silu(gate(x)) * up(x)): x [B, T, H] → [B, T, H]
     at::Tensor forward(const at::Tensor& x);
 
-    torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+    LlamaLinear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
     std::shared_ptr<LinearDelta> gate_delta, up_delta, down_delta;  // not parameters of this module
 };
 TORCH_MODULE(LlamaMLP);
 
 struct LlamaDecoderLayerImpl : torch::nn::Module {
-    explicit LlamaDecoderLayerImpl(const LlamaConfig& config);
+    LlamaDecoderLayerImpl(const LlamaConfig& config, const at::TensorOptions& options);
     at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& mask,
                        KVCache* cache = nullptr, size_t layer = 0);
 
@@ -128,17 +151,19 @@ TORCH_MODULE(LlamaDecoderLayer);
 
 // transformers' LlamaModel (the "model." prefix): embeddings, layers, final norm.
 struct LlamaBackboneImpl : torch::nn::Module {
-    explicit LlamaBackboneImpl(const LlamaConfig& config);
+    LlamaBackboneImpl(const LlamaConfig& config, const at::TensorOptions& options);
 
-    torch::nn::Embedding embed_tokens{nullptr};
+    LlamaEmbedding embed_tokens{nullptr};
     torch::nn::ModuleList layers{nullptr};
     LlamaRMSNorm norm{nullptr};
 };
 TORCH_MODULE(LlamaBackbone);
 
 struct LlamaModelImpl : torch::nn::Module {
-    // Parameters are created on `device` in `dtype` (kFloat or kBFloat16; kHalf on CUDA only).
-    explicit LlamaModelImpl(const LlamaConfig& config, at::ScalarType dtype = at::kFloat, at::Device device = at::kCPU);
+    // Parameters are created on `device` in `dtype` (kFloat or kBFloat16; kHalf on CUDA only),
+    // initialised as `init` says.
+    explicit LlamaModelImpl(const LlamaConfig& config, at::ScalarType dtype = at::kFloat, at::Device device = at::kCPU,
+                            WeightInit init = WeightInit::Normal);
 
     // inputIds, positionIds [B, T] (int64); mask [B, 1, T, S] additive (causalMask, or
     // causalMaskWithPast with a cache), or undefined for plain causal attention. → logits
@@ -148,8 +173,10 @@ struct LlamaModelImpl : torch::nn::Module {
     at::Tensor forward(const at::Tensor& inputIds, const at::Tensor& positionIds, const at::Tensor& mask = {},
                        KVCache* cache = nullptr);
 
-    // Checks names and shapes against llamaTensorTable, then copies every tensor into the
-    // parameters (converted to their dtype and device). Throws tsumugi::Error.
+    // Checks names and shapes against llamaTensorTable, then fills every parameter. On the CPU
+    // in the file's dtype a parameter becomes the file's private mapping (no copy; writes stay in
+    // this process; the files are replaced, never rewritten in place, by our writer); otherwise the
+    // tensor is copied once, converted to the parameter's dtype and device. Throws tsumugi::Error.
     void loadWeights(const SafetensorsCheckpoint& checkpoint);
 
     const LlamaConfig& config() const { return m_config; }
@@ -157,7 +184,7 @@ struct LlamaModelImpl : torch::nn::Module {
     at::Device device() const { return m_device; }
 
     LlamaBackbone model{nullptr};
-    torch::nn::Linear lm_head{nullptr};  // null when tie_word_embeddings
+    LlamaLinear lm_head{nullptr};  // null when tie_word_embeddings
 
 private:
     LlamaConfig m_config;
@@ -165,6 +192,9 @@ private:
     at::Device m_device;
 };
 TORCH_MODULE(LlamaModel);
+
+// Writes transformers' initialisation (WeightInit::Normal) into the parameters.
+void initializeWeights(LlamaModelImpl& model);
 
 // config.json + safetensors weights from a Hugging Face directory.
 LlamaModel loadLlama(const std::string& directory, at::ScalarType dtype = at::kFloat, at::Device device = at::kCPU);

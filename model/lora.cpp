@@ -124,7 +124,7 @@ LoraModel applyLora(LlamaModel& model, const LoraConfig& config, uint64_t seed)
         struct Slot {
             const char* module;
             const char* parent;
-            torch::nn::Linear* linear;
+            LlamaLinear* linear;
             std::shared_ptr<LinearDelta>* delta;
         };
         const Slot slots[] = {

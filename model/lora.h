@@ -41,7 +41,7 @@ struct LoraAdapter : LinearDelta {
     at::Tensor deltaWeight() const;
 
     std::string name;  // HF module name, "model.layers.0.self_attn.q_proj"
-    torch::nn::Linear base{nullptr};
+    LlamaLinear base{nullptr};
     at::Tensor A, B;  // [r, in], [out, r], trainable, base weight's dtype and device
     double scale = 1.0, dropout = 0.0;
     bool merged = false;

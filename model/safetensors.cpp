@@ -200,6 +200,7 @@ SafetensorsFile SafetensorsFile::open(const std::string& path)
     const int e = errno;
     ::close(fd);
     if (p == MAP_FAILED) throw Error(path + ": mmap failed: " + std::strerror(e));
+    ::madvise(p, size, MADV_WILLNEED);  // start reading ahead: the whole file is about to be read
     f.m_bytes = std::make_shared<StBytes>(p, size);
     f.parse();
     return f;

@@ -1,7 +1,9 @@
 // The Llama decoder against an independent reference (tests/golden/llama_ref.py: the published
 // formulas in plain torch, fixed seed): fp32 logits of a tiny GQA model with llama3 / linear /
 // dynamic RoPE scaling, untied with attention bias and tied; packed documents and left padding
-// give the logits of each sequence run alone; bf16 stays near fp32.
+// give the logits of each sequence run alone; bf16 stays near fp32. The reverse direction: a model
+// Tsumugi initialises and saves (sharded) is loaded by the same reference, which must compute the
+// logits Tsumugi computed (skipped, with the reason, where /usr/bin/python3 has no torch).
 // LibTorch before Qt: ATen and torch::nn have members named `slots`, which Qt defines as a macro.
 // clang-format off
 #include "model/llama.h"
@@ -16,70 +18,20 @@
 #include <nlohmann/json.hpp>
 #include <torch/utils.h>
 
+#include <QProcess>
+#include <QTemporaryDir>
 #include <QTest>
 
 #include "model/config.h"
 #include "model/safetensors.h"
+#include "model_fixtures.h"
 
 using namespace tsumugi::model;
+using namespace tsumugi::test;
 using nlohmann::json;
 
 Q_DECLARE_METATYPE(std::string)
 
-namespace {
-
-std::string fixtureDir(const std::string& name)
-{
-    return std::string(TSUMUGI_FIXTURES_DIR) + "/" + name;
-}
-
-std::string slurp(const std::string& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read " + path);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-json inputsOf(const std::string& dir)
-{
-    return json::parse(slurp(dir + "/inputs.json"));
-}
-
-at::Tensor longTensor(const json& rows)  // [B, T]
-{
-    std::vector<int64_t> flat;
-    for (const auto& row : rows)
-        for (const auto& v : row) flat.push_back(v.get<int64_t>());
-    const int64_t b = int64_t(rows.size());
-    return at::tensor(flat, at::kLong).view({b, int64_t(flat.size()) / b});
-}
-
-// The logits entry named `file` in inputs.json: its config override and the raw fp32 logits.
-at::Tensor referenceLogits(const std::string& dir, const json& entry)  // [B, T, V]
-{
-    const std::string bytes = slurp(dir + "/" + entry["file"].get<std::string>());
-    std::vector<int64_t> shape = entry["shape"].get<std::vector<int64_t>>();
-    at::Tensor t = at::empty(shape, at::kFloat);
-    if (size_t(t.numel()) * sizeof(float) != bytes.size()) throw std::runtime_error("logits size mismatch");
-    std::memcpy(t.data_ptr<float>(), bytes.data(), bytes.size());
-    return t;
-}
-
-LlamaModel loadWithOverride(const std::string& dir, const json& override, at::ScalarType dtype)
-{
-    json config = json::parse(slurp(dir + "/config.json"));
-    config.merge_patch(override);
-    LlamaModel model(parseConfigJson(config.dump(), dir + "/config.json"), dtype);
-    model->loadWeights(SafetensorsCheckpoint::open(dir));
-    return model;
-}
-
-double maxAbs(const at::Tensor& a, const at::Tensor& b)
-{
-    return (a - b).abs().max().item<double>();
-}
-
-}  // namespace
 
 class TestLlama : public QObject {
     Q_OBJECT
@@ -91,6 +43,7 @@ private slots:
     void packedDocumentsMatchAlone();
     void leftPaddingMatchesUnpadded();
     void bf16NearFp32();
+    void reverseGoldenSharded();
 };
 
 void TestLlama::goldenFp32_data()
@@ -192,6 +145,54 @@ void TestLlama::bf16NearFp32()
         // compound that to a few percent of the largest logit.
         QVERIFY2(err < 0.05 * scale, qPrintable(QString("bf16 error %1 >= 5% of %2").arg(err).arg(scale)));
     }
+}
+
+void TestLlama::reverseGoldenSharded()
+{
+    const QString python = "/usr/bin/python3";
+    const QString script = QString(TSUMUGI_FIXTURES_DIR) + "/../golden/llama_ref.py";
+    QProcess probe;
+    probe.start(python, {"-c", "import torch"});
+    if (!probe.waitForFinished(60000) || probe.exitStatus() != QProcess::NormalExit || probe.exitCode() != 0)
+        QSKIP("/usr/bin/python3 cannot import torch (scripts/install-deps.sh installs python3-torch)");
+
+    torch::NoGradGuard noGrad;
+    const std::string fixture = fixtureDir("llama-tiny-llama3");
+    json configJson = json::parse(slurp(fixture + "/config.json"));
+    configJson["initializer_range"] = 0.2;  // logits of a few units, so 1e-4 is a real bound
+    const LlamaConfig config = parseConfigJson(configJson.dump(), "override");
+    at::manual_seed(20261125);
+    LlamaModel model(config);
+
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const std::string dir = tmp.path().toStdString();
+    NamedTensors tensors;
+    for (auto& item : model->named_parameters(true)) tensors.emplace_back(item.key(), item.value());
+    ShardOptions shards;
+    shards.maxShardBytes = 64 << 10;
+    const auto files = writeSafetensorsCheckpoint(dir, tensors, shards);
+    QVERIFY2(files.size() > 2, "the checkpoint should be sharded");
+    saveConfig(config, dir);
+
+    json inputs = inputsOf(fixture);
+    at::Tensor mask = causalMask(longTensor(inputs["attention_mask"]), longTensor(inputs["document_ids"]));
+    at::Tensor logits = model(longTensor(inputs["input_ids"]), longTensor(inputs["position_ids"]), mask).contiguous();
+    {
+        std::ofstream out(dir + "/logits.f32", std::ios::binary);
+        out.write(static_cast<const char*>(logits.data_ptr()), std::streamsize(logits.numel() * sizeof(float)));
+    }
+    inputs["logits"] = json::array({json{{"file", "logits.f32"}, {"shape", logits.sizes().vec()}, {"override", json::object()}}});
+    std::ofstream(dir + "/inputs.json") << inputs.dump(1) << "\n";
+
+    QProcess check;
+    check.setProcessChannelMode(QProcess::MergedChannels);
+    check.start(python, {script, "check", tmp.path()});
+    QVERIFY(check.waitForFinished(120000));
+    const QString output = QString::fromUtf8(check.readAll()).trimmed();
+    qInfo("reference: %s (max |logit| %.3g)", qPrintable(output), logits.abs().max().item<double>());
+    QVERIFY2(check.exitStatus() == QProcess::NormalExit && check.exitCode() == 0, qPrintable(output));
+    QVERIFY(logits.abs().max().item<double>() > 0.5);
 }
 
 QTEST_GUILESS_MAIN(TestLlama)

@@ -12,6 +12,11 @@ Row 0 is left-padded (3 pads, position ids as transformers builds them: cumsum(m
 row 1 packs two documents (lengths 5 and 7, positions restart at 0).
 
 Run: /usr/bin/python3 tests/golden/llama_ref.py [fixtures_dir]
+
+The reverse direction (Tsumugi saves, this loads): llama_ref.py check DIR
+  DIR holds config.json, model.safetensors or model.safetensors.index.json + shards, and
+  inputs.json + logits files written by Tsumugi in the layout above. Prints the max abs error of
+  each logits file and exits 1 when one exceeds 1e-4 (2 when the files are malformed).
 """
 import json
 import math
@@ -37,6 +42,42 @@ def write_safetensors(path, named):
     text += b" " * ((8 - len(text) % 8) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def read_safetensors(path):
+    """Tensors of one safetensors file, parsed by hand (F32 and BF16)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    body = data[8 + n:]
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        raw = bytearray(body[begin:end])
+        if info["dtype"] == "F32":
+            t = torch.frombuffer(raw, dtype=torch.float32) if raw else torch.empty(0)
+        elif info["dtype"] == "BF16":
+            t = torch.frombuffer(raw, dtype=torch.bfloat16).float() if raw else torch.empty(0)
+        else:
+            raise ValueError(f"{path}: {name}: dtype {info['dtype']} is not read by this reference")
+        out[name] = t.reshape(info["shape"])
+    return out
+
+
+def read_checkpoint(directory):
+    index = os.path.join(directory, "model.safetensors.index.json")
+    if os.path.exists(index):
+        with open(index) as f:
+            files = sorted(set(json.load(f)["weight_map"].values()))
+    else:
+        files = ["model.safetensors"]
+    W = {}
+    for name in files:
+        W.update(read_safetensors(os.path.join(directory, name)))
+    return W
 
 
 # --- RoPE ---------------------------------------------------------------------------------------
@@ -93,7 +134,7 @@ def linear(x, W, name):
 
 
 def additive_mask(attention_mask, document_ids, dtype):
-    i = torch.arange(T)
+    i = torch.arange(attention_mask.shape[1])
     allowed = (i[None, :] <= i[:, None])[None]  # [1, T, T]
     allowed = allowed & (document_ids[:, :, None] == document_ids[:, None, :])
     allowed = allowed & attention_mask[:, None, :].bool()
@@ -104,6 +145,7 @@ def additive_mask(attention_mask, document_ids, dtype):
 def forward(cfg, W, ids, pos, mask):
     H, Nq, Nkv, D = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
     eps = cfg["rms_norm_eps"]
+    B, T = ids.shape
     x = W["model.embed_tokens.weight"][ids]
     cos, sin = rope_cos_sin(cfg, pos, x.dtype)
     cos, sin = cos[:, None], sin[:, None]
@@ -206,7 +248,39 @@ def write_fixture(root, name, cfg, seed, variants):
         f.write("\n")
 
 
+def check(directory):
+    """Loads what Tsumugi saved and compares its logits with this reference's."""
+    with open(os.path.join(directory, "config.json")) as f:
+        cfg = json.load(f)
+    cfg.setdefault("head_dim", cfg["hidden_size"] // cfg["num_attention_heads"])
+    cfg.setdefault("attention_bias", False)
+    with open(os.path.join(directory, "inputs.json")) as f:
+        meta = json.load(f)
+    W = read_checkpoint(directory)
+    ids = torch.tensor(meta["input_ids"], dtype=torch.int64)
+    pos = torch.tensor(meta["position_ids"], dtype=torch.int64)
+    attn = torch.tensor(meta["attention_mask"], dtype=torch.int64)
+    doc = torch.tensor(meta["document_ids"], dtype=torch.int64)
+    mask = additive_mask(attn, doc, torch.float32)
+    worst = 0.0
+    for entry in meta["logits"]:
+        with open(os.path.join(directory, entry["file"]), "rb") as f:
+            ours = torch.frombuffer(bytearray(f.read()), dtype=torch.float32).reshape(entry["shape"])
+        ref = forward(cfg, W, ids, pos, mask)
+        err = float((ref - ours).abs().max())
+        print(f"{entry['file']}: max abs error {err:.3e}")
+        worst = max(worst, err)
+    return 0 if worst < 1e-4 else 1
+
+
 def main():
+    if len(sys.argv) > 2 and sys.argv[1] == "check":
+        torch.set_grad_enabled(False)
+        try:
+            sys.exit(check(sys.argv[2]))
+        except (OSError, KeyError, ValueError) as e:
+            print(f"llama_ref.py check: {e}", file=sys.stderr)
+            sys.exit(2)
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "fixtures")
     torch.set_grad_enabled(False)
     llama3 = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
