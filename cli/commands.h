@@ -14,5 +14,7 @@ void addDataCommands(CLI::App& app);
 void addTokenizerCommands(CLI::App& app);
 // model init, generate (built with LibTorch only)
 void addModelCommands(CLI::App& app);
+// sft, runs ingest (built with LibTorch only)
+void addTrainCommands(CLI::App& app);
 
 }  // namespace tsumugi::cli

@@ -5,6 +5,7 @@
 #include "model/generate.h"
 #include "model/llama.h"
 #include "model/safetensors.h"
+#include "training/checkpoint.h"
 
 #include <CLI/CLI.hpp>
 
@@ -73,12 +74,7 @@ void addInit(CLI::App& parent)
         fs::create_directories(o->out);
         model::saveConfig(config, (fs::path(o->out) / "config.json").string());
         const auto files = model::writeSafetensorsCheckpoint(o->out, tensors);
-        for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer_config.json",
-                                 "special_tokens_map.json", "generation_config.json"}) {
-            const fs::path from = fs::path(o->tokenizer) / name;
-            if (fs::exists(from) && fs::canonical(fs::path(o->tokenizer)) != fs::canonical(fs::path(o->out)))
-                fs::copy_file(from, fs::path(o->out) / name, fs::copy_options::overwrite_existing);
-        }
+        training::copyTokenizerFiles(o->tokenizer, o->out);
         say("initialised " + o->out + ": " + humanCount(config.parameterCount()) + " parameters, " +
             std::to_string(config.numHiddenLayers) + " layers, vocabulary " + std::to_string(config.vocabSize) +
             ", " + o->dtype + " (" + bundle.tokenizer->describe() + ")");

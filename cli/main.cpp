@@ -26,6 +26,7 @@ int main(int argc, char** argv)
     cli::addTokenizerCommands(app);
 #ifdef TSUMUGI_WITH_MODEL
     cli::addModelCommands(app);
+    cli::addTrainCommands(app);
 #endif
 
     try {

@@ -287,8 +287,10 @@ at::Tensor LlamaModelImpl::forward(const at::Tensor& inputIds, const at::Tensor&
                                                        ids.size(1));  // [B, 1, T, S]
     at::Tensor x = model->embed_tokens(ids);                          // [B, T, H]
     auto [cos, sin] = ropeCosSin(m_config, pos, x.scalar_type());     // [B, T, D]
-    for (size_t i = 0; i < numLayers; ++i)
-        x = model->layers->ptr<LlamaDecoderLayerImpl>(i)->forward(x, cos, sin, m, cache, i);  // [B, T, H]
+    for (size_t i = 0; i < numLayers; ++i) {
+        LlamaDecoderLayerImpl& layer = *model->layers->ptr<LlamaDecoderLayerImpl>(i);
+        x = layerRunner && !cache ? layerRunner(layer, x, cos, sin, m) : layer.forward(x, cos, sin, m, cache, i);  // [B, T, H]
+    }
     x = model->norm(x);                                                                       // [B, T, H]
     at::Tensor head = lm_head ? lm_head->weight : model->embed_tokens->weight;                // [V, H]
     return at::linear(x, head).to(at::kFloat);                                                // [B, T, V]

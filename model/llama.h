@@ -13,6 +13,7 @@
 
 #include <ATen/ATen.h>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -185,6 +186,12 @@ struct LlamaModelImpl : torch::nn::Module {
 
     LlamaBackbone model{nullptr};
     LlamaLinear lm_head{nullptr};  // null when tie_word_embeddings
+
+    // When set, forward without a cache runs each decoder layer through this instead of calling
+    // it (training/ sets it for activation checkpointing); the result must equal layer.forward.
+    std::function<at::Tensor(LlamaDecoderLayerImpl& layer, const at::Tensor& x, const at::Tensor& cos,
+                             const at::Tensor& sin, const at::Tensor& mask)>
+        layerRunner;
 
 private:
     LlamaConfig m_config;
