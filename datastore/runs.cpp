@@ -61,6 +61,17 @@ void finishRun(Workspace& ws, const Account& actor, int64_t runId, const std::st
     tx.commit();
 }
 
+void resumeRun(Workspace& ws, const Account& actor, int64_t runId)
+{
+    ws.requireWritable();
+    requireRole(actor, {Role::Admin, Role::Service}, "record training runs");
+    db::Transaction tx(ws.db());
+    ws.db().prepare("UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?").bindAll(runId).run();
+    if (ws.db().changes() != 1) throw NotFoundError("run " + std::to_string(runId) + " does not exist");
+    audit(ws, actor, {"run.resume", "run", runId, {}, {}}, {});
+    tx.commit();
+}
+
 void addMetrics(Workspace& ws, const Account& actor, int64_t runId, const std::vector<Metric>& metrics)
 {
     ws.requireWritable();

@@ -44,6 +44,8 @@ int64_t createRun(Workspace& ws, const Account& actor, const std::string& kind, 
                   std::optional<int64_t> snapshotId, const std::optional<std::string>& baseModel,
                   const std::optional<std::string>& outputDir);
 void finishRun(Workspace& ws, const Account& actor, int64_t runId, const std::string& status);
+// A run continued from its checkpoint (tsumugi sft --resume): running again, whatever it ended as.
+void resumeRun(Workspace& ws, const Account& actor, int64_t runId);
 void addMetrics(Workspace& ws, const Account& actor, int64_t runId, const std::vector<Metric>& metrics);
 int64_t addCheckpoint(Workspace& ws, const Account& actor, int64_t runId, int64_t step, const std::string& path,
                       const std::string& metricsJson);

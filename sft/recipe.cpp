@@ -253,6 +253,7 @@ SftResult runSft(Workspace& ws, const Account& actor, const SftOptions& o, train
         o.activationCheckpointing);
 
     // --- plan: say what will happen before it happens ------------------------------------------------
+    output.runDir.clear();  // metrics.jsonl is written once training starts (not for a dry run)
     training::MetricsSink sink(output);
     const double lossShare = trainReport.tokens ? double(trainReport.lossTokens) / double(trainReport.tokens) : 0;
     sink.say("snapshot " + o.snapshot + " (" + snapshot.contentHash.substr(0, 12) + "): " +
@@ -312,8 +313,12 @@ SftResult runSft(Workspace& ws, const Account& actor, const SftOptions& o, train
                             {"pack", o.pack}, {"lora", o.lora ? json{{"r", o.lora->r}, {"alpha", o.lora->alpha}} : json()},
                             {"dtype", c10::toString(dtype)}, {"device", device.str()}};
     int64_t runId = state.extra.value("run_id", int64_t(0));
-    if (!runId) runId = createRun(ws, actor, "sft", runConfig.dump(), snapshot.id, o.base, fs::absolute(o.out).string());
+    if (runId)
+        resumeRun(ws, actor, runId);
+    else
+        runId = createRun(ws, actor, "sft", runConfig.dump(), snapshot.id, o.base, fs::absolute(o.out).string());
     state.extra["run_id"] = runId;
+    output.runDir = o.out;
     output.workspace = &ws;
     output.actor = &actor;
     output.runId = runId;
