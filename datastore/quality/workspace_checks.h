@@ -60,6 +60,7 @@ CheckSummary checkItems(const std::vector<Item>& items, const QualityConfig& con
 std::vector<DuplicateCluster> duplicateClusters(const std::vector<Item>& items, double threshold);
 
 // Texts of an incoming file (readTextFields) that duplicate or nearly duplicate a message.
+// An exact copy of several identical messages is reported once, against the oldest.
 struct IncomingDuplicate {
     size_t incoming = 0;  // index into the incoming texts
     int64_t messageId = 0;
