@@ -78,8 +78,17 @@ ClassCounts countClasses(std::string_view text)
             ++i;
             continue;
         }
-        const char32_t cp = utf8::next(text, i);
-        const CharClass k = classify(cp);
+        char32_t cp;
+        if ((c & 0xF0) == 0xE0 && i + 2 < n) {  // most Japanese: three bytes, decoded here
+            cp = char32_t(c & 0x0F) << 12 | char32_t(s[i + 1] & 0x3F) << 6 | char32_t(s[i + 2] & 0x3F);
+            i += 3;
+        } else {
+            cp = utf8::next(text, i);
+        }
+        CharClass k;
+        if (cp >= 0x3041 && cp <= 0x309F) k = CharClass::Hiragana;  // the common cases first
+        else if (cp >= 0x4E00 && cp <= 0x9FFF) k = CharClass::Kanji;
+        else k = classify(cp);
         ++counts.byClass[static_cast<size_t>(k)];
         switch (cp) {
         case U'、': case U'，': case U'。': case U'．': case U'！': case U'？': ++counts.kutenToten; break;

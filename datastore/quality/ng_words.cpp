@@ -12,28 +12,46 @@ unsigned char fold(unsigned char c) { return c >= 'A' && c <= 'Z' ? static_cast<
 
 NgWordMatcher::NgWordMatcher(std::vector<std::string> words) : m_words(std::move(words))
 {
+    for (const auto& w : m_words)
+        for (char ch : w) {
+            unsigned char& k = m_class[fold(static_cast<unsigned char>(ch))];
+            if (k == 0) k = static_cast<unsigned char>(m_classes++);
+        }
+    for (int c = 'A'; c <= 'Z'; ++c) m_class[c] = m_class[c + 32];
+    for (const auto& w : m_words) {
+        if (w.empty()) continue;
+        const size_t b0 = fold(static_cast<unsigned char>(w[0]));
+        if (w.size() == 1)
+            for (size_t b1 = 0; b1 < 256; ++b1) m_starts[b0 << 8 | b1] = true;
+        else
+            m_starts[b0 << 8 | fold(static_cast<unsigned char>(w[1]))] = true;
+    }
     // A trie of the folded words, then breadth-first failure links turned into a full
     // transition table (a DFA), so matching is one table lookup per byte.
-    m_nodes.emplace_back();
-    std::fill(std::begin(m_nodes[0].next), std::end(m_nodes[0].next), -1);
+    auto addNode = [&] {
+        m_nodes.emplace_back();
+        m_next.resize(m_next.size() + m_classes, -1);
+        return static_cast<int32_t>(m_nodes.size() - 1);
+    };
+    auto next = [&](int32_t node, size_t k) -> int32_t& { return m_next[size_t(node) * m_classes + k]; };
+    addNode();
     for (size_t w = 0; w < m_words.size(); ++w) {
         if (m_words[w].empty()) continue;
         int32_t node = 0;
         for (char ch : m_words[w]) {
-            const unsigned char c = fold(static_cast<unsigned char>(ch));
-            if (m_nodes[size_t(node)].next[c] < 0) {
-                m_nodes[size_t(node)].next[c] = static_cast<int32_t>(m_nodes.size());
-                m_nodes.emplace_back();
-                std::fill(std::begin(m_nodes.back().next), std::end(m_nodes.back().next), -1);
+            const size_t k = m_class[static_cast<unsigned char>(ch)];
+            if (next(node, k) < 0) {
+                const int32_t child = addNode();
+                next(node, k) = child;
             }
-            node = m_nodes[size_t(node)].next[c];
+            node = next(node, k);
         }
         if (m_nodes[size_t(node)].output < 0) m_nodes[size_t(node)].output = static_cast<int32_t>(w);
     }
     std::deque<int32_t> queue;
-    for (int c = 0; c < 256; ++c) {
-        int32_t& child = m_nodes[0].next[c];
-        if (child < 0) {
+    for (size_t k = 0; k < m_classes; ++k) {
+        int32_t& child = next(0, k);
+        if (child <= 0) {
             child = 0;
         } else {
             m_nodes[size_t(child)].fail = 0;
@@ -46,12 +64,12 @@ NgWordMatcher::NgWordMatcher(std::vector<std::string> words) : m_words(std::move
         const int32_t fail = m_nodes[size_t(node)].fail;
         m_nodes[size_t(node)].outputLink =
             m_nodes[size_t(fail)].output >= 0 ? fail : m_nodes[size_t(fail)].outputLink;
-        for (int c = 0; c < 256; ++c) {
-            const int32_t child = m_nodes[size_t(node)].next[c];
+        for (size_t k = 0; k < m_classes; ++k) {
+            const int32_t child = next(node, k);
             if (child < 0) {
-                m_nodes[size_t(node)].next[c] = m_nodes[size_t(fail)].next[c];
+                next(node, k) = next(fail, k);
             } else {
-                m_nodes[size_t(child)].fail = m_nodes[size_t(fail)].next[c];
+                m_nodes[size_t(child)].fail = next(fail, k);
                 queue.push_back(child);
             }
         }
@@ -64,7 +82,13 @@ std::vector<NgWordMatch> NgWordMatcher::find(std::string_view text) const
     if (m_nodes.size() <= 1) return out;
     int32_t state = 0;
     for (size_t i = 0; i < text.size(); ++i) {
-        state = m_nodes[size_t(state)].next[fold(static_cast<unsigned char>(text[i]))];
+        // Most bytes of most texts lead nowhere: at the root, skip bytes no word holds.
+        if (state == 0) {
+            while (i + 1 < text.size() && !m_starts[size_t(fold(static_cast<unsigned char>(text[i]))) << 8 |
+                                                    fold(static_cast<unsigned char>(text[i + 1]))])
+                ++i;
+        }
+        state = m_next[size_t(state) * m_classes + m_class[static_cast<unsigned char>(text[i])]];
         for (int32_t n = m_nodes[size_t(state)].output >= 0 ? state : m_nodes[size_t(state)].outputLink; n >= 0;
              n = m_nodes[size_t(n)].outputLink) {
             const auto w = static_cast<size_t>(m_nodes[size_t(n)].output);

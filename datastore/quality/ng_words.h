@@ -32,13 +32,20 @@ public:
 
 private:
     struct Node {
-        int32_t next[256];
         int32_t fail = 0;
-        int32_t output = -1;     // word ending here, or -1
+        int32_t output = -1;      // word ending here, or -1
         int32_t outputLink = -1;  // nearest node on the fail chain with an output
     };
     std::vector<std::string> m_words;
     std::vector<Node> m_nodes;
+    // Bytes that occur in no word share class 0, so each node's row of transitions has one
+    // entry per class, not 256: the whole table stays in cache.
+    unsigned char m_class[256] = {};
+    size_t m_classes = 1;
+    std::vector<int32_t> m_next;  // [node, class]
+    // First two (folded) bytes of every word, as b0·256 + b1 (a one-byte word marks every
+    // b1): at the root, matching skips ahead to the next position where a word can start.
+    std::vector<bool> m_starts = std::vector<bool>(65536, false);
 };
 
 }  // namespace tsumugi::quality

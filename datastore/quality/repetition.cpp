@@ -10,55 +10,50 @@ namespace tsumugi::quality {
 
 namespace {
 
-uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 // Counts of 64-bit keys in an open-addressing table that is never cleared: a slot belongs
-// to the current text only when its stamp matches. Reused across calls on one thread.
+// to the current text only when its stamp matches. One 16-byte entry per slot, so a probe
+// touches one cache line. Reused across calls on one thread.
 class CountTable {
 public:
     void reset(size_t expected)
     {
-        size_t capacity = 64;
-        while (capacity < expected * 2) capacity <<= 1;
-        if (capacity > m_keys.size()) {
-            m_keys.assign(capacity, 0);
-            m_counts.assign(capacity, 0);
-            m_stamps.assign(capacity, 0);
-        }
-        m_mask = capacity - 1;
+        int bits = 6;
+        while ((size_t(1) << bits) < expected * 2) ++bits;
+        if ((size_t(1) << bits) > m_entries.size()) m_entries.assign(size_t(1) << bits, Entry{});
+        m_shift = 64 - bits;
+        m_mask = (size_t(1) << bits) - 1;
         if (++m_stamp == 0) {  // wrapped: forget every stamp
-            std::fill(m_stamps.begin(), m_stamps.end(), 0);
+            for (Entry& e : m_entries) e.stamp = 0;
             m_stamp = 1;
         }
     }
-    // The count after adding one occurrence of key.
-    uint32_t add(uint64_t key)
+    struct Entry {
+        uint64_t key = 0;
+        uint32_t count = 0;
+        uint32_t stamp = 0;
+        uint32_t last = 0;  // the position last added under this key (5-grams)
+    };
+    // The entry after adding one occurrence of key (a well-mixed 64-bit hash).
+    Entry& add(uint64_t key)
     {
-        size_t slot = key & m_mask;
+        size_t slot = size_t((key * 0x9E3779B97F4A7C15ULL) >> m_shift);
         while (true) {
-            if (m_stamps[slot] != m_stamp) {
-                m_stamps[slot] = m_stamp;
-                m_keys[slot] = key;
-                m_counts[slot] = 1;
-                return 1;
+            Entry& e = m_entries[slot];
+            if (e.stamp != m_stamp) {
+                e = {key, 1, m_stamp, 0};
+                return e;
             }
-            if (m_keys[slot] == key) return ++m_counts[slot];
+            if (e.key == key) {
+                ++e.count;
+                return e;
+            }
             slot = (slot + 1) & m_mask;
         }
     }
 
 private:
-    std::vector<uint64_t> m_keys;
-    std::vector<uint32_t> m_counts;
-    std::vector<uint32_t> m_stamps;
+    std::vector<Entry> m_entries;
+    int m_shift = 58;
     size_t m_mask = 0;
     uint32_t m_stamp = 0;
 };
@@ -95,7 +90,7 @@ RepetitionStats measureRepetition(std::string_view text)
 {
     RepetitionStats r;
     thread_local std::vector<char32_t> cps;
-    thread_local CountTable table;
+    thread_local CountTable counts, grams;
     cps.clear();
 
     // Lines and sentences.
@@ -136,30 +131,61 @@ RepetitionStats measureRepetition(std::string_view text)
         r.duplicateSentenceCharFraction = sentences.chars ? double(sentences.dupChars) / double(sentences.chars) : 0;
     }
 
-    // Character n-grams, n = 2 … 10, in one pass: the hash of the n-gram at i extends the
-    // hash of the (n-1)-gram at i by one code point.
+    // Character n-grams. n = 2 … 4: counts in a hash table. n = 5 … 10: the 5-gram table
+    // links each position to the previous one with the same 5-gram; walking that chain
+    // gives, per position, the longest earlier match (LPF, capped at 10) and the longest
+    // later match (LNF). The n-gram at i occurs for the first time iff LPF[i] < n, and it
+    // occurs again iff also LNF[i] ≥ n. Exact while no 5-gram occurs more than kMaxChain
+    // times before a position (text that repetitive fails the 5-gram rule anyway).
     for (size_t p = 0; p < text.size();) cps.push_back(utf8::next(text, p));
     const size_t length = cps.size();
     if (length < 2) return r;
-    table.reset(length * (kDupNgramMax - 1));
+    counts.reset(length * 3);
     std::array<uint32_t, kDupNgramMax + 1> top{}, distinct{}, duplicated{};
     constexpr uint64_t kMul = 0x9E3779B97F4A7C15ULL;
     for (size_t i = 0; i + 2 <= length; ++i) {
         uint64_t h = cps[i];
-        const size_t maxN = std::min<size_t>(kDupNgramMax, length - i);
+        const size_t maxN = std::min<size_t>(kTopNgramMax, length - i);
         for (size_t n = 2; n <= maxN; ++n) {
-            h = (h ^ cps[i + n - 1]) * kMul + n;
-            const uint32_t count = table.add(mix64(h) | 1);
-            if (n <= kTopNgramMax) {
-                if (count > top[n]) top[n] = count;
-            } else if (n >= kDupNgramMin) {
-                distinct[n] += count == 1;
-                duplicated[n] += count == 2;
-            }
+            h = (h ^ cps[i + n - 1]) * kMul + n;  // n in the hash: a 2-gram never equals a 3-gram
+            const uint32_t count = counts.add(h ^ (h >> 29)).count;
+            if (count > top[n]) top[n] = count;
         }
     }
     for (int n = kTopNgramMin; n <= kTopNgramMax; ++n)
         if (length >= size_t(n)) r.topNgramFraction[n] = double(top[n]) / double(length - n + 1);
+    if (length < size_t(kDupNgramMin)) return r;
+
+    constexpr size_t kMaxChain = 64;
+    const size_t positions = length - kDupNgramMin + 1;
+    thread_local std::vector<int32_t> previous;
+    thread_local std::vector<uint8_t> lpf, lnf;
+    previous.assign(positions, -1);
+    lpf.assign(positions, 0);
+    lnf.assign(positions, 0);
+    grams.reset(positions);
+    for (size_t j = 0; j < positions; ++j) {
+        uint64_t h = 5;
+        for (size_t k = 0; k < size_t(kDupNgramMin); ++k) h = (h ^ cps[j + k]) * kMul;
+        auto& e = grams.add(h ^ (h >> 29));
+        if (e.count > 1) previous[j] = int32_t(e.last);
+        e.last = uint32_t(j);
+        const size_t longest = std::min<size_t>(kDupNgramMax, length - j);
+        size_t steps = 0;
+        for (int32_t k = previous[j]; k >= 0 && steps < kMaxChain; k = previous[size_t(k)], ++steps) {
+            size_t l = kDupNgramMin;
+            while (l < longest && cps[size_t(k) + l] == cps[j + l]) ++l;
+            if (l > lpf[j]) lpf[j] = uint8_t(l);
+            if (l > lnf[size_t(k)]) lnf[size_t(k)] = uint8_t(l);
+            if (l == longest) break;
+        }
+    }
+    for (size_t i = 0; i < positions; ++i)
+        for (size_t n = kDupNgramMin; n <= kDupNgramMax && i + n <= length; ++n)
+            if (lpf[i] < n) {
+                ++distinct[n];
+                duplicated[n] += lnf[i] >= n;
+            }
     for (int n = kDupNgramMin; n <= kDupNgramMax; ++n)
         if (distinct[n]) r.duplicateNgramFraction[n] = double(duplicated[n]) / double(distinct[n]);
     return r;

@@ -40,10 +40,16 @@ std::vector<BracketFinding> checkBrackets(std::string_view text)
         out.push_back({problem, cp.span(begin, end), std::string(text.substr(begin, end - begin))});
     };
     std::vector<std::pair<size_t, size_t>> unclosed;  // reported at the end, in text order
+    const auto* s = reinterpret_cast<const unsigned char*>(text.data());
     for (size_t pos = 0; pos < text.size();) {
-        const unsigned char lead = static_cast<unsigned char>(text[pos]);
-        if (lead < 0xE3) {  // every bracket above is a 3-byte sequence starting E3 or EF
-            pos += lead < 0x80 ? 1 : lead < 0xE0 ? 2 : 3;
+        const unsigned char lead = s[pos];
+        // Every bracket above is E3 80 8C–91 or EF BC 88–89 or EF BD A2–A3: skip the rest
+        // without decoding.
+        const bool maybe = pos + 2 < text.size() &&
+                           ((lead == 0xE3 && s[pos + 1] == 0x80 && s[pos + 2] >= 0x8C && s[pos + 2] <= 0x91) ||
+                            (lead == 0xEF && (s[pos + 1] == 0xBC || s[pos + 1] == 0xBD)));
+        if (!maybe) {
+            pos += lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
             continue;
         }
         const size_t begin = pos;
