@@ -10,6 +10,8 @@ namespace tsumugi::cli {
 void addWorkspaceCommands(CLI::App& app);
 // import, export, search
 void addDataCommands(CLI::App& app);
+// check, contamination, settings
+void addQualityCommands(CLI::App& app);
 // tokenizer train|encode|decode, tokenize
 void addTokenizerCommands(CLI::App& app);
 // model init, generate (built with LibTorch only)

@@ -23,6 +23,7 @@ int main(int argc, char** argv)
 
     cli::addWorkspaceCommands(app);
     cli::addDataCommands(app);
+    cli::addQualityCommands(app);
     cli::addTokenizerCommands(app);
 #ifdef TSUMUGI_WITH_MODEL
     cli::addModelCommands(app);

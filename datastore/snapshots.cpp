@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
@@ -12,6 +14,8 @@
 
 #include "core/error.h"
 #include "datastore/audit.h"
+#include "datastore/quality/contamination.h"
+#include "datastore/quality/near_duplicates.h"
 #include "datastore/workspace.h"
 
 namespace tsumugi {
@@ -46,6 +50,17 @@ nlohmann::json filterToJson(const SnapshotFilter& f)
     if (f.createdFrom) j["from"] = *f.createdFrom;
     if (f.createdTo) j["to"] = *f.createdTo;
     j["min_rankings"] = f.minRankings;
+    // Written only when used, so filters made before these options keep their JSON.
+    if (f.dedupThreshold) j["dedup"] = *f.dedupThreshold;
+    if (!f.excludeContaminated.empty()) {
+        j["exclude_contaminated"] = nlohmann::json::array();
+        for (const auto& file : f.excludeContaminated) {
+            std::ifstream in(file, std::ios::binary);
+            const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+            j["exclude_contaminated"].push_back({{"file", file}, {"sha256", sha256Hex(content)}});
+        }
+        j["contamination_ngram"] = f.contaminationNgram;
+    }
     return j;
 }
 
@@ -57,6 +72,52 @@ struct Candidate {
     int64_t revision;
     std::string text;
 };
+
+// Contamination first (a contaminated tree must not stand for its cluster), then one tree
+// per near-duplicate cluster.
+void applyQualityFilters(const SnapshotFilter& filter, std::map<int64_t, std::vector<Candidate>>& kept)
+{
+    if (!filter.excludeContaminated.empty()) {
+        std::vector<quality::EvalText> evals;
+        for (const auto& file : filter.excludeContaminated)
+            for (auto& t : quality::readTextFields(file)) evals.push_back(std::move(t));
+        const quality::ContaminationIndex index(std::move(evals), filter.contaminationNgram);
+        for (auto it = kept.begin(); it != kept.end();) {
+            std::set<int64_t> dropped;
+            std::vector<Candidate> list;
+            for (Candidate& c : it->second) {  // parents come before children
+                if ((c.parent && dropped.count(*c.parent)) || !index.find(c.text).empty()) {
+                    dropped.insert(c.id);
+                    continue;
+                }
+                list.push_back(std::move(c));
+            }
+            if (list.empty()) {
+                it = kept.erase(it);
+            } else {
+                it->second = std::move(list);
+                ++it;
+            }
+        }
+    }
+    if (filter.dedupThreshold) {
+        quality::NearDuplicateParams params;
+        params.threshold = *filter.dedupThreshold;
+        quality::NearDuplicateFinder finder(params);
+        std::vector<int64_t> trees;
+        std::vector<std::string> texts;
+        for (const auto& [tree, list] : kept) {
+            std::string joined;
+            for (const Candidate& c : list) joined += c.text + "\n";
+            trees.push_back(tree);
+            finder.add(joined);
+            texts.push_back(std::move(joined));
+        }
+        const auto result = finder.run([&](uint32_t d) { return std::string_view(texts[d]); });
+        for (const auto& cluster : result.clusters)
+            for (size_t k = 1; k < cluster.size(); ++k) kept.erase(trees[cluster[k]]);  // trees ascend: [0] is oldest
+    }
+}
 
 }  // namespace
 
@@ -96,7 +157,8 @@ SnapshotFilter parseSnapshotFilter(const std::string& text)
     for (const std::string& clause : splitOn(text, ';')) {
         const auto eq = clause.find('=');
         if (eq == std::string::npos)
-            throw Error("filter clause '" + clause + "': expected key=value (status, tag, from, to, min_rankings)");
+            throw Error("filter clause '" + clause + "': expected key=value (status, tag, from, to, min_rankings, "
+                        "dedup, exclude_contaminated, contamination_ngram)");
         const std::string key = clause.substr(0, eq);
         const std::string value = clause.substr(eq + 1);
         if (key == "status") {
@@ -114,8 +176,33 @@ SnapshotFilter parseSnapshotFilter(const std::string& text)
             } catch (const std::exception&) {
                 throw Error("filter min_rankings='" + value + "' is not a whole number");
             }
+        } else if (key == "dedup") {
+            double t = 0;
+            try {
+                size_t used = 0;
+                t = std::stod(value, &used);
+                if (used != value.size()) throw std::invalid_argument(value);
+            } catch (const std::exception&) {
+                throw Error("filter dedup='" + value + "' is not a number; give a Jaccard threshold like dedup=0.8");
+            }
+            if (t < 0.5 || t > 1) throw Error("filter dedup=" + value + ": the threshold lies from 0.5 to 1");
+            f.dedupThreshold = t;
+        } else if (key == "exclude_contaminated") {
+            for (const auto& file : splitOn(value, ',')) f.excludeContaminated.push_back(file);
+            if (f.excludeContaminated.empty())
+                throw Error("filter exclude_contaminated= names no file; give evaluation JSONL files");
+        } else if (key == "contamination_ngram") {
+            try {
+                size_t used = 0;
+                const long n = std::stol(value, &used);
+                if (used != value.size() || n < 8) throw std::invalid_argument(value);
+                f.contaminationNgram = size_t(n);
+            } catch (const std::exception&) {
+                throw Error("filter contamination_ngram='" + value + "' must be a whole number of at least 8");
+            }
         } else {
-            throw Error("unknown filter key '" + key + "'; expected status, tag, from, to or min_rankings");
+            throw Error("unknown filter key '" + key + "'; expected status, tag, from, to, min_rankings, dedup, "
+                        "exclude_contaminated or contamination_ngram");
         }
     }
     if (f.statuses.empty()) throw Error("filter status= lists no status");
@@ -192,6 +279,7 @@ Snapshot createSnapshot(Workspace& ws, const Account& actor, const std::string& 
         }
         if (enough) kept.emplace(tree, std::move(list));
     }
+    applyQualityFilters(filter, kept);
     if (kept.empty())
         throw Error("the filter " + filterToJson(filter).dump() + " matches no conversation; nothing to snapshot");
 

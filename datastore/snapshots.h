@@ -26,6 +26,15 @@ struct SnapshotFilter {
     // Trees in which some parent with two or more included replies has fewer rankings
     // (distinct annotators, verdict 'ranked') than this are left out.
     int minRankings = 0;
+    // Near duplicates: keep one tree per cluster of trees whose texts (the included
+    // messages, joined in id order) have character 5-gram Jaccard similarity ≥ this; the
+    // oldest tree (smallest root id) stays. Unset: no deduplication.
+    std::optional<double> dedupThreshold;
+    // Contamination: leave out messages (with what hangs below them) that share a run of
+    // contaminationNgram non-whitespace characters with a text of these evaluation files
+    // (datastore/quality/contamination.h reads their layouts).
+    std::vector<std::string> excludeContaminated;
+    size_t contaminationNgram = 50;
 };
 
 struct SplitSpec {
@@ -36,6 +45,7 @@ struct SplitSpec {
 // "train=0.9,test=0.1" → parts; throws Error on bad syntax or fractions that do not sum to 1.
 SplitSpec parseSplitSpec(const std::string& text);
 // "status=approved,submitted;tag=要約;from=2026-01-01;to=2026-12-01;min_rankings=2"
+// also "dedup=0.8;exclude_contaminated=elyza-tasks-100.jsonl,mt-bench-ja.jsonl;contamination_ngram=50"
 SnapshotFilter parseSnapshotFilter(const std::string& text);
 
 struct Snapshot {
