@@ -453,10 +453,10 @@ bool parseTrlPrompt(const ojson& j, const RecordParser& p, Record& r)
     return standard;
 }
 
-// One completion under the prompt's last message, in the prompt's form; returns its node.
-int parseTrlCompletion(const ojson& j, const std::string& name, bool standard, const RecordParser& p, Record& r)
+// One completion under the prompt's last message (parent), in the prompt's form; returns its node.
+int parseTrlCompletion(const ojson& j, const std::string& name, bool standard, int parent, const RecordParser& p,
+                       Record& r)
 {
-    const int parent = static_cast<int>(r.nodes.size()) - 1;
     const ojson& v = p.field(j, name, name);
     if (standard) {
         if (!v.is_string())
@@ -485,10 +485,11 @@ Record parseTrlPreference(const ojson& j, const RecordParser& p)
 {
     Record r;
     const bool standard = parseTrlPrompt(j, p, r);
-    const int chosen = parseTrlCompletion(j, "chosen", standard, p, r);
-    const int rejected = parseTrlCompletion(j, "rejected", standard, p, r);
+    const int prompt = static_cast<int>(r.nodes.size()) - 1;
+    const int chosen = parseTrlCompletion(j, "chosen", standard, prompt, p, r);
+    const int rejected = parseTrlCompletion(j, "rejected", standard, prompt, p, r);
     RecordRanking ranking;
-    ranking.parent = r.nodes[static_cast<size_t>(chosen)].parent;
+    ranking.parent = prompt;
     ranking.groups = {{chosen}, {rejected}};
     r.rankings.push_back(std::move(ranking));
     keepRecordFields(r, extraFields(j, {"prompt", "chosen", "rejected"}));
@@ -499,7 +500,8 @@ Record parseTrlKto(const ojson& j, const RecordParser& p)
 {
     Record r;
     const bool standard = parseTrlPrompt(j, p, r);
-    const int completion = parseTrlCompletion(j, "completion", standard, p, r);
+    const int completion =
+        parseTrlCompletion(j, "completion", standard, static_cast<int>(r.nodes.size()) - 1, p, r);
     const ojson& label = p.field(j, "label", "label");
     if (!label.is_boolean())
         p.fail("field 'label' must be true (a desirable completion) or false, got " + RecordParser::typeName(label));
@@ -1111,7 +1113,9 @@ std::optional<ojson> oasstRecord(const Record& record, const std::string& treeNa
         }
         if (meta.contains("rank")) v["rank"] = meta["rank"];
         else put("rank", rank.count(index) ? ojson(rank[index]) : ojson(nullptr));
-        put("synthetic", metaOr("synthetic", n.origin == Origin::Model));
+        put("synthetic", meta.contains("synthetic") ? meta["synthetic"]
+                         : absent("synthetic")      ? ojson(nullptr)
+                                                    : ojson(n.origin == Origin::Model));
         put("model_name", metaOr("model_name", nullptr));
         for (const char* key : {"detoxify", "message_tree_id", "tree_state"})
             if (meta.contains(key)) v[key] = meta[key];

@@ -148,6 +148,9 @@ std::variant<std::vector<TextTurn>, std::string> TextTemplate::parseShape(const 
         if (!take(MessageRole::User, answer)) return "an instruction is empty";
         pos = answer + shape.userToAssistant.size();
     }
+    // A template may write the system message after the first instruction (alpaca-ja's
+    // context); in the conversation it is the first message.
+    std::stable_partition(turns.begin(), turns.end(), [](const TextTurn& t) { return t.role == MessageRole::System; });
     std::string again;
     try {
         again = render(turns);
