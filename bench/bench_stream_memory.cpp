@@ -2,10 +2,15 @@
 //
 // Import and export stream: peak memory must not grow with the file. For a SMALL_MB and a
 // BIG_MB generated `messages` file, the `tsumugi` command is run as a child process for each
-// step — import (messages), snapshot, export as messages and as sharegpt — and the peak RSS
-// of each child (wait4's ru_maxrss) is printed side by side, with the ratio big/small.
-//   reference: the same steps on the small file; the goal is a ratio ≤ 1.5 for import and
-//   export (SQLite's page cache and the parser's batches are bounded, the file is not).
+// step — import (messages), snapshot, export as messages and as sharegpt — and two peaks of
+// each child are printed side by side, with the ratio big/small:
+//   peak RSS (wait4's ru_maxrss): includes the workspace file's pages that SQLite maps
+//     (mmap_size, 256 MiB) — file-backed, shared with the page cache, given back under pressure;
+//   peak anonymous RSS (RssAnon of /proc/PID/status, sampled every 5 ms): the memory the
+//     process itself holds — SQLite's page cache (64 MiB at most), parser batches, buffers.
+//   reference: the same steps on the small file; the goal is an anonymous-peak ratio ≤ 1.5
+//   for import and export once the small file fills SQLite's caches (use SMALL_MB ≥ 100
+//   for that; with 10 MB the caches themselves are still growing).
 // Under ctest the big file is 200 MB (the 2-core CI machine); TSUMUGI_BENCH_BIG_MB or the
 // second argument sets it (1024 for the 1 GB figure).
 #include <sys/resource.h>
@@ -25,7 +30,17 @@ struct Step {
     std::string name;
     double seconds = 0;
     int64_t peakKiB = 0;
+    int64_t peakAnonKiB = 0;
 };
+
+int64_t rssAnonKiB(pid_t pid)
+{
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("RssAnon:", 0) == 0) return std::stoll(line.substr(8));
+    return 0;
+}
 
 // Runs the CLI with args; returns its wall time and peak RSS. Throws when it fails.
 Step runCli(const std::string& name, const std::vector<std::string>& args)
@@ -36,6 +51,8 @@ Step runCli(const std::string& name, const std::vector<std::string>& args)
     std::vector<std::string> copy = args;
     for (std::string& a : copy) argv.push_back(a.data());
     argv.push_back(nullptr);
+    std::cout.flush();  // or the child's copy of the buffer is written a second time
+    std::fflush(stdout);
     Stopwatch clock;
     const pid_t pid = ::fork();
     if (pid < 0) throw std::runtime_error("fork failed");
@@ -49,10 +66,17 @@ Step runCli(const std::string& name, const std::vector<std::string>& args)
     }
     int status = 0;
     rusage usage{};
-    if (::wait4(pid, &status, 0, &usage) != pid) throw std::runtime_error("wait4 failed");
+    int64_t anon = 0;
+    while (true) {
+        const pid_t done = ::wait4(pid, &status, WNOHANG, &usage);
+        if (done == pid) break;
+        if (done < 0) throw std::runtime_error("wait4 failed");
+        anon = std::max(anon, rssAnonKiB(pid));
+        ::usleep(5000);
+    }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         throw std::runtime_error(name + ": tsumugi exited with status " + std::to_string(WEXITSTATUS(status)));
-    return {name, clock.seconds(), static_cast<int64_t>(usage.ru_maxrss)};
+    return {name, clock.seconds(), static_cast<int64_t>(usage.ru_maxrss), anon};
 }
 
 std::map<std::string, Step> measure(const TempDir& dir, int64_t megabytes)
@@ -93,7 +117,8 @@ try {
     TempDir dir("tsumugi-bench-stream");
     const auto a = measure(dir, small);
     const auto b = measure(dir, big);
-    std::cout << "step              " << small << " MB: s / peak MiB    " << big << " MB: s / peak MiB    peak ratio\n";
+    std::cout << "step              " << small << " MB: s / peak / anon MiB    " << big
+              << " MB: s / peak / anon MiB    ratio peak / anon\n";
     bool pass = true;
     ResultLine result("bench_stream_memory");
     result.add("small_mb", small).add("big_mb", big);
@@ -101,20 +126,25 @@ try {
         const Step& x = a.at(step);
         const Step& y = b.at(step);
         const double ratio = double(y.peakKiB) / double(std::max<int64_t>(1, x.peakKiB));
-        const bool streams = std::string(step) == "snapshot" || ratio <= 1.5;
-        pass = pass && streams;
+        const double anonRatio = double(y.peakAnonKiB) / double(std::max<int64_t>(1, x.peakAnonKiB));
+        const bool isSnapshot = std::string(step) == "snapshot";
+        pass = pass && (isSnapshot || anonRatio <= 1.5);
         std::string label = step;
         label.resize(18, ' ');
-        std::cout << label << fixed(x.seconds, 2) << " / " << fixed(x.peakKiB / 1024.0, 1) << "          "
-                  << fixed(y.seconds, 2) << " / " << fixed(y.peakKiB / 1024.0, 1) << "          " << fixed(ratio)
-                  << "x" << (std::string(step) == "snapshot" ? "  (not a stream: the snapshot's item list)" : "")
-                  << "\n";
+        std::cout << label << fixed(x.seconds, 2) << " / " << fixed(x.peakKiB / 1024.0, 1) << " / "
+                  << fixed(x.peakAnonKiB / 1024.0, 1) << "          " << fixed(y.seconds, 2) << " / "
+                  << fixed(y.peakKiB / 1024.0, 1) << " / " << fixed(y.peakAnonKiB / 1024.0, 1) << "          "
+                  << fixed(ratio) << "x / " << fixed(anonRatio) << "x"
+                  << (isSnapshot ? "  (not a stream: making a snapshot holds its item list)" : "") << "\n";
         std::string key = step;
         for (char& c : key)
             if (c == ' ') c = '_';
-        result.add(key + "_peak_mib_small", x.peakKiB / 1024.0, 1).add(key + "_peak_mib_big", y.peakKiB / 1024.0, 1);
+        result.add(key + "_peak_mib_small", x.peakKiB / 1024.0, 1)
+            .add(key + "_peak_mib_big", y.peakKiB / 1024.0, 1)
+            .add(key + "_anon_mib_small", x.peakAnonKiB / 1024.0, 1)
+            .add(key + "_anon_mib_big", y.peakAnonKiB / 1024.0, 1);
     }
-    std::cout << "goal: import and export peak RSS ratio <= 1.5 (constant memory): " << verdict(pass) << "\n";
+    std::cout << "goal: import and export peak anonymous RSS ratio <= 1.5 (constant memory): " << verdict(pass) << "\n";
     result.add("pass", std::string(verdict(pass))).print();
     return 0;
 } catch (const std::exception& e) {
