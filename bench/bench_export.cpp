@@ -58,7 +58,11 @@ try {
     const Account admin = bootstrapAccounts(ws, "admin", std::nullopt);
     const Account service = *findAccount(ws, kServiceAccountName);
     Stopwatch importClock;
-    importFile(ws, service, jsonl.string(), ImportOptions{});
+    ImportOptions importOptions;
+    importOptions.sourceName = "bench";
+    importOptions.licence = "CC0-1.0";
+    importOptions.redistributable = true;
+    importFile(ws, service, jsonl.string(), importOptions);
     std::filesystem::remove(jsonl);
     std::cout << "imported " << records << " records in " << fixed(importClock.seconds(), 1) << " s\n";
     Stopwatch snapshotClock;
