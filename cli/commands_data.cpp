@@ -12,6 +12,7 @@
 #include "datastore/workspace.h"
 #include "export/exporter.h"
 #include "export/importer.h"
+#include "tokenizer/chat.h"
 
 namespace tsumugi::cli {
 
@@ -19,10 +20,24 @@ using ojson = nlohmann::ordered_json;
 
 namespace {
 
+std::string formatList()
+{
+    std::string out;
+    for (Format f : allFormats()) out += (out.empty() ? "" : ", ") + std::string(formatName(f));
+    return out;
+}
+
+std::string templateList()
+{
+    std::string out;
+    for (const std::string& n : tok::ChatTemplate::namedTemplates()) out += (out.empty() ? "" : ", ") + n;
+    return out;
+}
+
 void addImport(CLI::App& app)
 {
     struct Options {
-        std::string ws, file, format = "messages", status = "approved", source, licence, url, rejects;
+        std::string ws, file, format = "messages", status = "approved", source, licence, url, rejects, textTemplate;
         std::vector<std::string> tags;
         bool redistributable = false, skipInvalid = false;
         size_t maxLineBytes = 4 << 20;
@@ -31,12 +46,14 @@ void addImport(CLI::App& app)
     auto* cmd = app.add_subcommand("import", "Import a JSONL file (.jsonl, .jsonl.gz, .jsonl.zst) in one transaction");
     cmd->add_option("workspace", o->ws)->required();
     cmd->add_option("file", o->file)->required();
-    cmd->add_option("--format", o->format, "messages, alpaca or tree")->capture_default_str();
+    cmd->add_option("--format", o->format, formatList())->capture_default_str();
+    cmd->add_option("--template", o->textTemplate, "The text format: the chat template its texts use (" + templateList() + ")");
     cmd->add_option("--tag", o->tags, "Tag every imported message (repeatable)");
-    cmd->add_option("--source", o->source, "Name of the data source (provenance)");
+    cmd->add_option("--source", o->source, "Name of the data source (provenance; default: the file's name)");
     cmd->add_option("--licence,--license", o->licence, "Licence of the source, e.g. CC-BY-SA-4.0");
     cmd->add_option("--url", o->url, "Where the source came from");
-    cmd->add_flag("--redistributable", o->redistributable, "The licence allows redistribution");
+    cmd->add_flag("--redistributable", o->redistributable,
+                  "The licence allows redistribution (otherwise exports of this data need --allow-restricted)");
     cmd->add_option("--status", o->status, "approved (train as is), submitted (send through review) or draft")
         ->capture_default_str();
     cmd->add_flag("--skip-invalid", o->skipInvalid, "Import the valid lines; write rejected ones to FILE.rejects.jsonl");
@@ -56,6 +73,7 @@ void addImport(CLI::App& app)
         options.skipInvalid = o->skipInvalid;
         options.rejectsPath = o->rejects;
         options.maxLineBytes = o->maxLineBytes;
+        if (!o->textTemplate.empty()) options.textTemplate = o->textTemplate;
         const auto start = std::chrono::steady_clock::now();
         options.progress = [start](int64_t records, uint64_t bytes) {
             const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -72,7 +90,11 @@ void addImport(CLI::App& app)
             say("  with " + humanCount(r.rankings) + " rankings, " + humanCount(r.reviews) + " reviews, " +
                 humanCount(r.labels) + " labels");
         if (r.rejected) say("  rejected " + humanCount(r.rejected) + " lines, with reasons, in " + r.rejectsPath);
-        emit({{"event", "import"}, {"file", o->file}, {"records", r.records}, {"messages", r.messages},
+        if (o->source.empty())
+            say("  recorded as source '" + r.sourceName + "' with licence 'unspecified'" +
+                (o->redistributable ? "" : ", not redistributable: exports of it need --allow-restricted") +
+                " (name the source with --source and --licence)");
+        emit({{"event", "import"}, {"file", o->file}, {"source", r.sourceName}, {"records", r.records}, {"messages", r.messages},
               {"rankings", r.rankings}, {"reviews", r.reviews}, {"labels", r.labels}, {"rejected", r.rejected},
               {"rejects", r.rejectsPath}, {"insert_seconds", r.insertSeconds}, {"index_seconds", r.indexSeconds}});
     });
@@ -81,21 +103,33 @@ void addImport(CLI::App& app)
 void addExport(CLI::App& app)
 {
     struct Options {
-        std::string ws, out, format = "messages", snapshot, compress = "none";
+        std::string ws, out, format = "messages", snapshot, compress = "none", textTemplate, prettyName, cardLicence;
+        bool hfDataset = false, allowRestricted = false;
     };
     auto o = std::make_shared<Options>();
     auto* cmd = app.add_subcommand("export", "Export a snapshot, one file per split (OUT/train.jsonl, …)");
     cmd->add_option("workspace", o->ws)->required();
     cmd->add_option("out", o->out, "Output folder")->required();
-    cmd->add_option("--format", o->format, "messages, alpaca or tree")->capture_default_str();
+    cmd->add_option("--format", o->format, formatList())->capture_default_str();
     cmd->add_option("--snapshot", o->snapshot, "The snapshot to export")->required();
     cmd->add_option("--compress", o->compress, "none, gz or zst")->capture_default_str();
+    cmd->add_option("--template", o->textTemplate, "The text format: the chat template to render with (" + templateList() + ")");
+    cmd->add_flag("--hf-dataset", o->hfDataset, "Write a Hugging Face dataset folder: the split files and README.md, the dataset card");
+    cmd->add_flag("--allow-restricted", o->allowRestricted,
+                  "Export messages of sources not marked redistributable (the card says so); only where their licence allows");
+    cmd->add_option("--pretty-name", o->prettyName, "The dataset card's title");
+    cmd->add_option("--card-licence,--card-license", o->cardLicence, "The dataset card's license id (default: from the sources)");
     cmd->callback([o] {
         Workspace ws = openWorkspace(o->ws, false);
         ExportOptions options;
         options.format = parseFormat(o->format);
         options.snapshot = o->snapshot;
         options.outDir = o->out;
+        if (!o->textTemplate.empty()) options.textTemplate = o->textTemplate;
+        options.hfDataset = o->hfDataset;
+        options.allowRestricted = o->allowRestricted;
+        options.prettyName = o->prettyName;
+        options.cardLicence = o->cardLicence;
         if (o->compress == "gz") options.extension = ".jsonl.gz";
         else if (o->compress == "zst") options.extension = ".jsonl.zst";
         else if (o->compress != "none") throw Error("--compress must be none, gz or zst");
@@ -110,7 +144,16 @@ void addExport(CLI::App& app)
         }
         if (r.skippedPaths)
             say("  left out " + humanCount(r.skippedPaths) + " conversations the " + o->format +
-                " format cannot hold (multi-turn for alpaca, or ending without an answer)");
+                " format cannot hold (multi-turn for alpaca and ichikara, unranked for trl-preference, of unknown "
+                "desirability for trl-kto, or ending without an answer)");
+        if (r.restrictedMessages)
+            say("  holds " + humanCount(r.restrictedMessages) +
+                " messages of sources not marked redistributable (--allow-restricted): keep it inside their licence");
+        if (!r.cardPath.empty()) {
+            say(r.cardPath + ": dataset card");
+            j["card"] = r.cardPath;
+        }
+        j["restricted_messages"] = r.restrictedMessages;
         emit(j);
     });
 }

@@ -1,6 +1,10 @@
 #include "export/exporter.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -10,7 +14,10 @@
 #include "datastore/reviews.h"
 #include "datastore/snapshots.h"
 #include "datastore/workspace.h"
+#include "export/dataset_card.h"
 #include "export/jsonl.h"
+#include "export/text_template.h"
+#include "tokenizer/chat.h"
 
 namespace tsumugi {
 
@@ -139,11 +146,82 @@ void forEachSnapshotTree(Workspace& ws, int64_t snapshotId,
     flush();
 }
 
+std::vector<const SourceUse*> SnapshotProvenance::restricted() const
+{
+    std::vector<const SourceUse*> out;
+    for (const SourceUse& s : sources)
+        if (!s.redistributable) out.push_back(&s);
+    return out;
+}
+
+SnapshotProvenance snapshotProvenance(Workspace& ws, int64_t snapshotId)
+{
+    SnapshotProvenance p;
+    auto st = ws.db().prepare(
+        "SELECT s.name, s.licence, s.redistributable, s.url, count(*) FROM snapshot_items si "
+        "JOIN messages m ON m.id = si.message_id JOIN sources s ON s.id = m.source_id "
+        "WHERE si.snapshot_id = ? GROUP BY s.id ORDER BY s.name");
+    st.bind(1, snapshotId);
+    while (st.step()) p.sources.push_back({st.text(0), st.text(1), st.int64(2) != 0, st.optText(3), st.int64(4)});
+    auto own = ws.db().prepare(
+        "SELECT count(*) FROM snapshot_items si JOIN messages m ON m.id = si.message_id "
+        "WHERE si.snapshot_id = ? AND m.source_id IS NULL");
+    own.bind(1, snapshotId);
+    if (own.step()) p.workspaceMessages = own.int64(0);
+    return p;
+}
+
+namespace {
+
+// Refuses a snapshot that holds messages of sources that may not be redistributed.
+void checkRedistribution(const SnapshotProvenance& provenance, const std::string& snapshot, bool allowRestricted,
+                         ExportReport& report)
+{
+    const auto restricted = provenance.restricted();
+    for (const SourceUse* s : restricted) report.restrictedMessages += s->messages;
+    if (restricted.empty() || allowRestricted) return;
+    std::string list;
+    for (const SourceUse* s : restricted)
+        list += (list.empty() ? "" : "; ") + std::string("'") + s->name + "' (licence '" + s->licence + "', " +
+                std::to_string(s->messages) + " messages)";
+    throw PermissionError("snapshot '" + snapshot + "' holds messages from sources not marked redistributable: " +
+                          list +
+                          ". Nothing was written. Export them only where their licence allows, with "
+                          "--allow-restricted (the dataset card then says so), or make a snapshot without them");
+}
+
+void writeTextFile(const std::string& path, const std::string& content)
+{
+    const std::string temp = path + ".tmp-" + std::to_string(::getpid());
+    {
+        std::ofstream out(temp, std::ios::binary);
+        out << content;
+        out.flush();
+        if (!out) throw Error(temp + ": write failed (disk full?)");
+    }
+    std::filesystem::rename(temp, path);
+}
+
+}  // namespace
+
 ExportReport exportSnapshot(Workspace& ws, const ExportOptions& options)
 {
     const Snapshot snapshot = snapshotByName(ws, options.snapshot);
-    std::filesystem::create_directories(options.outDir);
+    std::optional<TextTemplate> textTemplate;
+    if (options.format == Format::Text) {
+        if (!options.textTemplate) {
+            std::string names;
+            for (const std::string& n : tok::ChatTemplate::namedTemplates()) names += (names.empty() ? "" : ", ") + n;
+            throw Error("the text format renders each conversation with a chat template: give --template NAME (" +
+                        names + ")");
+        }
+        textTemplate.emplace(*options.textTemplate);
+    }
     ExportReport report;
+    report.provenance = snapshotProvenance(ws, snapshot.id);
+    checkRedistribution(report.provenance, snapshot.name, options.allowRestricted, report);
+
+    std::filesystem::create_directories(options.outDir);
     std::map<std::string, std::unique_ptr<JsonlWriter>> writers;
     auto writerFor = [&](const std::string& split) -> JsonlWriter& {
         auto& w = writers[split];
@@ -158,41 +236,72 @@ ExportReport exportSnapshot(Workspace& ws, const ExportOptions& options)
     forEachSnapshotTree(ws, snapshot.id, [&](const Record& record, const std::string& treeName, const std::string& split) {
         ++report.trees;
         JsonlWriter& out = writerFor(split);
-        if (options.format == Format::Tree) {
-            out.writeLine(treeRecord(record, treeName).dump());
+        auto write = [&](const std::string& line) {
+            out.writeLine(line);
             ++report.recordsPerSplit[split];
-            ++written;
-        } else {
-            // One record per root-to-leaf path.
-            std::vector<bool> hasChild(record.nodes.size(), false);
-            for (const RecordNode& n : record.nodes)
-                if (n.parent >= 0) hasChild[static_cast<size_t>(n.parent)] = true;
-            for (size_t leaf = 0; leaf < record.nodes.size(); ++leaf) {
-                if (hasChild[leaf]) continue;
-                std::vector<const RecordNode*> path;
-                for (int i = static_cast<int>(leaf); i >= 0; i = record.nodes[static_cast<size_t>(i)].parent)
-                    path.insert(path.begin(), &record.nodes[static_cast<size_t>(i)]);
-                if (path.back()->role != MessageRole::Assistant) {
-                    ++report.skippedPaths;  // a conversation that ends without an answer
-                    continue;
-                }
-                if (options.format == Format::Messages) {
-                    out.writeLine(messagesLine(path));
-                } else {
-                    const std::optional<ojson> line = alpacaRecord(path);
-                    if (!line) {
-                        ++report.skippedPaths;
-                        continue;
-                    }
-                    out.writeLine(line->dump());
-                }
-                ++report.recordsPerSplit[split];
-                ++written;
-            }
+            if (options.progress && ++written % 10000 == 0) options.progress(written);
+        };
+        switch (options.format) {
+        case Format::Tree: write(treeRecord(record, treeName).dump()); return;
+        case Format::Oasst: {
+            const std::optional<ojson> tree = oasstRecord(record, treeName);
+            if (tree) write(tree->dump());
+            else ++report.skippedPaths;
+            return;
         }
-        if (options.progress && written % 10000 == 0) options.progress(written);
+        case Format::TrlPreference: {
+            const std::vector<ojson> pairs = trlPreferenceRecords(record);
+            if (pairs.empty()) ++report.skippedPaths;
+            for (const ojson& line : pairs) write(line.dump());
+            return;
+        }
+        case Format::TrlKto:
+            for (const ojson& line : trlKtoRecords(record, report.skippedPaths)) write(line.dump());
+            return;
+        default: break;
+        }
+        // One record per root-to-leaf path that ends with an answer.
+        std::vector<bool> hasChild(record.nodes.size(), false);
+        for (const RecordNode& n : record.nodes)
+            if (n.parent >= 0) hasChild[static_cast<size_t>(n.parent)] = true;
+        const auto leaves = std::count(hasChild.begin(), hasChild.end(), false);
+        int pathIndex = 0;
+        for (size_t leaf = 0; leaf < record.nodes.size(); ++leaf) {
+            if (hasChild[leaf]) continue;
+            ++pathIndex;
+            std::vector<const RecordNode*> path;
+            for (int i = static_cast<int>(leaf); i >= 0; i = record.nodes[static_cast<size_t>(i)].parent)
+                path.insert(path.begin(), &record.nodes[static_cast<size_t>(i)]);
+            if (path.back()->role != MessageRole::Assistant) {
+                ++report.skippedPaths;  // a conversation that ends without an answer
+                continue;
+            }
+            std::optional<ojson> line;
+            switch (options.format) {
+            case Format::Messages: write(messagesLine(path)); continue;
+            case Format::ShareGpt: line = sharegptRecord(path); break;
+            case Format::Alpaca: line = alpacaRecord(path); break;
+            case Format::Ichikara:
+                line = ichikaraRecord(path, leaves > 1 ? treeName + "-" + std::to_string(pathIndex) : treeName);
+                break;
+            case Format::Text:
+                try {
+                    line = textRecord(path, *textTemplate);
+                } catch (const Error&) {
+                    line.reset();  // the template refuses this conversation (e.g. roles it cannot place)
+                }
+                break;
+            default: break;
+            }
+            if (line) write(line->dump());
+            else ++report.skippedPaths;
+        }
     });
     for (auto& [split, writer] : writers) writer->commit();
+    if (options.hfDataset) {
+        report.cardPath = (std::filesystem::path(options.outDir) / "README.md").string();
+        writeTextFile(report.cardPath, renderDatasetCard(datasetCardFacts(ws, snapshot, options, report)));
+    }
     return report;
 }
 

@@ -18,6 +18,8 @@
 #include "datastore/tags.h"
 #include "datastore/workspace.h"
 #include "export/jsonl.h"
+#include "export/text_template.h"
+#include "tokenizer/chat.h"
 
 namespace tsumugi {
 
@@ -42,8 +44,9 @@ struct Batch {
 // Parsing runs on its own thread while this one writes rows: the two overlap.
 class ParserThread {
 public:
-    ParserThread(const std::string& path, const ImportOptions& options)
-        : m_reader(path, options.maxLineBytes), m_options(options), m_thread([this] { run(); })
+    ParserThread(const std::string& path, const ImportOptions& options, const TextTemplate* textTemplate)
+        : m_reader(path, options.maxLineBytes), m_options(options), m_textTemplate(textTemplate),
+          m_thread([this] { run(); })
     {
     }
     ~ParserThread()
@@ -96,7 +99,9 @@ private:
                     if (m_options.skipInvalid) p.raw = line.text;
                     try {
                         p.record = m_fast.parse(m_options.format, line.text);
-                        if (!p.record) p.record = parseRecord(m_options.format, line.text, m_reader.path(), line.number);
+                        if (!p.record)
+                            p.record = parseRecord(m_options.format, line.text, m_reader.path(), line.number,
+                                                   m_textTemplate);
                     } catch (const ParseError& e) {
                         p.error = e.what();
                         p.failure = std::current_exception();
@@ -126,6 +131,7 @@ private:
     JsonlReader m_reader;
     FastRecordParser m_fast;
     const ImportOptions& m_options;
+    const TextTemplate* m_textTemplate;
     std::mutex m_mutex;
     std::condition_variable m_cv;
     std::deque<Batch> m_queue;
@@ -136,8 +142,9 @@ private:
 class RecordWriter {
 public:
     RecordWriter(Workspace& ws, const Account& actor, const ImportOptions& options, BulkInsert& bulk,
-                 std::optional<int64_t> sourceId, std::vector<int64_t> tagIds)
-        : m_ws(ws), m_actor(actor), m_options(options), m_bulk(bulk), m_sourceId(sourceId), m_tagIds(std::move(tagIds))
+                 int64_t sourceId, std::string sourceJudge, std::vector<int64_t> tagIds)
+        : m_ws(ws), m_actor(actor), m_options(options), m_bulk(bulk), m_sourceId(sourceId),
+          m_sourceJudge(std::move(sourceJudge)), m_tagIds(std::move(tagIds))
     {
     }
 
@@ -187,7 +194,7 @@ public:
             ranking.parentId = ids[static_cast<size_t>(rk.parent)];
             ranking.verdict = rk.verdict;
             ranking.reason = rk.reason;
-            ranking.annotatorId = accountId(rk.annotator);
+            ranking.annotatorId = accountId(rk.annotator.empty() ? m_sourceJudge : rk.annotator);
             for (const auto& g : rk.groups) {
                 ranking.groups.emplace_back();
                 for (int node : g) ranking.groups.back().push_back(ids[static_cast<size_t>(node)]);
@@ -196,7 +203,8 @@ public:
             ++report.rankings;
         }
         for (const RecordLabel& lb : r.labels) {
-            setLabel(m_ws, m_actor, ids[static_cast<size_t>(lb.message)], lb.name, lb.value, accountId(lb.annotator));
+            setLabel(m_ws, m_actor, ids[static_cast<size_t>(lb.message)], lb.name, lb.value,
+                     accountId(lb.annotator.empty() ? m_sourceJudge : lb.annotator));
             ++report.labels;
         }
     }
@@ -224,7 +232,8 @@ private:
     const Account& m_actor;
     const ImportOptions& m_options;
     BulkInsert& m_bulk;
-    std::optional<int64_t> m_sourceId;
+    int64_t m_sourceId;
+    std::string m_sourceJudge;
     std::vector<int64_t> m_tagIds;
     std::map<std::string, int64_t> m_accounts;
     std::map<std::string, int64_t> m_tags;
@@ -234,12 +243,32 @@ private:
     std::string m_meta;
 };
 
+std::string joinedTemplateNames()
+{
+    std::string out;
+    for (const std::string& n : tok::ChatTemplate::namedTemplates()) out += (out.empty() ? "" : ", ") + n;
+    return out;
+}
+
 double secondsSince(std::chrono::steady_clock::time_point start)
 {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace
+
+std::string sourceJudgeName(const std::string& sourceName)
+{
+    std::string name = "source:";
+    for (unsigned char c : sourceName) name += c < 0x21 || c == 0x7F ? '_' : static_cast<char>(c);
+    // Account names hold at most 64 bytes; cut at a character boundary.
+    if (name.size() > 64) {
+        size_t cut = 64;
+        while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) --cut;
+        name.resize(cut);
+    }
+    return name;
+}
 
 ImportReport importFile(Workspace& ws, const Account& actor, const std::string& path, const ImportOptions& options)
 {
@@ -249,15 +278,22 @@ ImportReport importFile(Workspace& ws, const Account& actor, const std::string& 
         throw Error("--status must be approved, submitted or draft");
     if (options.sourceName.has_value() != options.licence.has_value())
         throw Error("give --source and --licence together: provenance needs both");
+    std::optional<TextTemplate> textTemplate;
+    if (options.format == Format::Text) {
+        if (!options.textTemplate)
+            throw Error("the text format needs the chat template its texts were written with: give --template NAME (" +
+                        joinedTemplateNames() + ")");
+        textTemplate.emplace(*options.textTemplate);
+    }
 
     ImportReport report;
     const auto start = std::chrono::steady_clock::now();
     db::Transaction tx(ws.db());
-    std::optional<int64_t> sourceId;
-    if (options.sourceName)
-        sourceId = ensureSource(ws, actor, *options.sourceName, *options.licence, options.redistributable,
-                                options.sourceUrl)
-                       .id;
+    const std::string sourceName = options.sourceName.value_or(std::filesystem::path(path).filename().string());
+    const int64_t sourceId = ensureSource(ws, actor, sourceName, options.licence.value_or(std::string(kUnspecifiedLicence)),
+                                          options.redistributable, options.sourceUrl)
+                                 .id;
+    report.sourceName = sourceName;
     std::vector<int64_t> tagIds;
     for (const std::string& t : options.tags) tagIds.push_back(ensureTag(ws, t));
 
@@ -267,9 +303,9 @@ ImportReport importFile(Workspace& ws, const Account& actor, const std::string& 
     std::error_code sizeError;
     const auto fileBytes = std::filesystem::file_size(path, sizeError);
     const int64_t expectedRows =
-        options.format == Format::Tree || sizeError ? 0 : static_cast<int64_t>(fileBytes / 200);
+        formatHasJudgements(options.format) || sizeError ? 0 : static_cast<int64_t>(fileBytes / 200);
     BulkInsert bulk(ws, actor, expectedRows);
-    RecordWriter writer(ws, actor, options, bulk, sourceId, tagIds);
+    RecordWriter writer(ws, actor, options, bulk, sourceId, sourceJudgeName(sourceName), tagIds);
     std::optional<JsonlWriter> rejects;
     const std::string rejectsPath = options.rejectsPath.empty() ? path + ".rejects.jsonl" : options.rejectsPath;
     auto reject = [&](const Parsed& p, const std::string& reason) {
@@ -281,7 +317,7 @@ ImportReport importFile(Workspace& ws, const Account& actor, const std::string& 
     };
 
     {
-        ParserThread parser(path, options);
+        ParserThread parser(path, options, textTemplate ? &*textTemplate : nullptr);
         std::vector<std::pair<const Record*, std::vector<int64_t>>> withJudgements;
         while (true) {
             Batch batch = parser.take();

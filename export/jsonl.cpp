@@ -119,6 +119,15 @@ size_t JsonlReader::fill()
 
 bool JsonlReader::next(Line& line)
 {
+    const bool first = m_lineNumber == 0;
+    const bool more = nextLine(line);
+    // A UTF-8 byte order mark at the start of the file (Windows editors write one) is not data.
+    if (more && first && !line.tooLong && line.text.compare(0, 3, "\xEF\xBB\xBF") == 0) line.text.erase(0, 3);
+    return more;
+}
+
+bool JsonlReader::nextLine(Line& line)
+{
     line.text.clear();
     line.tooLong = false;
     line.bytes = 0;

@@ -25,7 +25,7 @@ public:
         size_t bytes = 0;      // the line's full length
         bool tooLong = false;  // longer than maxLineBytes; text is dropped
     };
-    // False at the end of the file.
+    // False at the end of the file. A UTF-8 byte order mark before the first line is dropped.
     bool next(Line& line);
     // Bytes consumed from the (decompressed) stream so far.
     uint64_t position() const { return m_consumed; }
@@ -33,6 +33,7 @@ public:
 
 private:
     size_t fill();
+    bool nextLine(Line& line);
 
     struct Source;
     std::unique_ptr<Source> m_source;

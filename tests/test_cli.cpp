@@ -92,8 +92,21 @@ private slots:
         const Result list = run({"--json", "snapshot", "list", ws});
         QVERIFY(list.out.contains("\"name\":\"v1\""));
         const QString out = dir.filePath("export");
-        const Result e = run({"export", ws, out, "--snapshot", "v1", "--format", "messages"});
+        // bad.jsonl was imported without --source: recorded under its file name, licence
+        // unspecified, not redistributable, so exporting it is refused until the user says so.
+        const Result refused = run({"export", ws, out, "--snapshot", "v1", "--format", "messages"});
+        QCOMPARE(refused.code, 77);
+        QVERIFY2(refused.err.contains("'bad.jsonl'") && refused.err.contains("--allow-restricted"), qPrintable(refused.err));
+        QVERIFY(!QFile::exists(out + "/train.jsonl"));
+        const Result e = run({"export", ws, out, "--snapshot", "v1", "--format", "messages", "--allow-restricted",
+                              "--hf-dataset"});
         QVERIFY2(e.code == 0, qPrintable(e.err));
+        QFile card(out + "/README.md");
+        QVERIFY(card.open(QIODevice::ReadOnly));
+        const QString cardText = QString::fromUtf8(card.readAll());
+        QVERIFY(cardText.startsWith("---\nlicense: other\n"));
+        QVERIFY(cardText.contains("**Restricted:**"));
+        QVERIFY(cardText.contains("path: \"train.jsonl\""));
         QVERIFY(QFile::exists(out + "/train.jsonl"));
         QVERIFY(QFile::exists(out + "/test.jsonl"));
         QFile train(out + "/train.jsonl");
@@ -146,7 +159,7 @@ private slots:
         const Result missing = run({"stats", dir.filePath("missing.tsumugi")});
         QCOMPARE(missing.code, 1);
         QVERIFY(missing.err.contains("tsumugi init"));
-        QVERIFY(run({"import", ws, sample("01-qa.jsonl"), "--format", "csv"}).err.contains("messages, alpaca and tree"));
+        QVERIFY(run({"import", ws, sample("01-qa.jsonl"), "--format", "csv"}).err.contains("messages, sharegpt, alpaca"));
         QVERIFY(run({"frobnicate"}).code != 0);
     }
 };

@@ -41,6 +41,9 @@ std::vector<nlohmann::json> roundTrip(Fixture& f, const std::string& input, Form
 {
     ImportOptions io;
     io.format = format;
+    io.sourceName = "test-lines";
+    io.licence = "CC0-1.0";
+    io.redistributable = true;
     importFile(*f.ws, f.service, input, io);
     createSnapshot(*f.ws, f.admin, "all", parseSnapshotFilter(filter), parseSplitSpec("train=1"));
     ExportOptions eo;
