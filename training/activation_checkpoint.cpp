@@ -1,10 +1,9 @@
 #include "training/activation_checkpoint.h"
 
-#include <mutex>
-
-#include <ATen/core/Generator.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/custom_function.h>
+
+#include "training/rng.h"
 
 namespace tsumugi::training {
 
@@ -12,20 +11,6 @@ namespace {
 
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
-
-at::Tensor generatorState(const at::Device& device)
-{
-    at::Generator gen = at::globalContext().defaultGenerator(device);
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    return gen.get_state();
-}
-
-void setGeneratorState(const at::Device& device, const at::Tensor& state)
-{
-    at::Generator gen = at::globalContext().defaultGenerator(device);
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_state(state);
-}
 
 // forward(x, anchor, layer, cos, sin, mask): `anchor` is a scalar that requires a gradient, so
 // the output requires one even when x does not (frozen embeddings under LoRA).

@@ -7,11 +7,10 @@
 #include <random>
 #include <regex>
 
-#include <ATen/core/Generator.h>
-
 #include "core/error.h"
 #include "model/config.h"
 #include "model/safetensors.h"
+#include "training/rng.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -41,20 +40,6 @@ json readJsonFile(const fs::path& path)
     } catch (const json::exception& e) {
         throw Error(path.string() + ": not valid JSON (" + e.what() + ")");
     }
-}
-
-at::Tensor generatorState(const at::Device& device)
-{
-    at::Generator gen = at::globalContext().defaultGenerator(device);
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    return gen.get_state();
-}
-
-void setGeneratorState(const at::Device& device, const at::Tensor& state)
-{
-    at::Generator gen = at::globalContext().defaultGenerator(device);
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_state(state);
 }
 
 }  // namespace
