@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "datastore/quality/check.h"
 #include "datastore/quality/config.h"
 #include "datastore/quality/contamination.h"
@@ -183,6 +184,58 @@ private slots:
         QVERIFY2(near(r.duplicateSentenceFraction, dupSentences), qPrintable(QString::number(r.duplicateSentenceFraction)));
         QVERIFY2(near(r.duplicateSentenceCharFraction, dupSentenceChars),
                  qPrintable(QString::number(r.duplicateSentenceCharFraction)));
+    }
+
+    // ---- fast paths against straightforward references ------------------------------------------
+    // Generated texts that reach every branch: Japanese documents, ASCII, digits and letters in
+    // both widths, half-width kana, Hangul, emoji, line breaks (CRLF, blank lines), sentence
+    // marks, fences, runs copied from earlier in the text, a 5-gram repeated more than 64 times
+    // with different continuations (the chain cap), and now and then a malformed byte.
+    void fastPathsMatchReferences()
+    {
+        test::DocumentGenerator gen(20261126);
+        auto uniform = [&](size_t lo, size_t hi) { return std::uniform_int_distribution<size_t>(lo, hi)(gen.rng()); };
+        const std::vector<std::string> pieces = {
+            "\n", "\r\n", "\n\n", " \n", "　", "。", "！？", "!", "?", "．", "、", "，", "abc ", "ABC", "Abc", "123",
+            "１２３", "ＡＢ", "ｶﾀｶﾅ", "カタカナ", "한국어", "é", "😀", "```\n", "\xE3\x81", "\xFF", "\xC0\x8A"};
+        const size_t malformed = 3;  // the last pieces
+        const std::vector<std::string> words = {"東京", "カタカナ", "abc", "ABC", "bC", "é",
+                                                "。「", "あいうえお", "うえ", "", "１２"};
+        const std::vector<std::string> shortWords = {"a", "ｶ"};  // one byte marks many starts: apart
+        const NgWordMatcher ng(words), ngShort(shortWords);
+        size_t valid = 0, capped = 0;
+        for (int i = 0; i < 4000; ++i) {
+            std::string t;
+            for (size_t parts = uniform(0, 14); parts > 0; --parts) {
+                switch (uniform(0, 4)) {
+                case 0: t += test::toUtf8(gen.document(1, 60)); break;
+                case 1: t += pieces[uniform(0, pieces.size() - 1 - (i % 4 == 0 ? 0 : malformed))]; break;
+                case 2:
+                    if (!t.empty()) {  // a run copied from earlier, cut at character starts
+                        size_t b = uniform(0, t.size() - 1), e = std::min(t.size(), b + uniform(1, 200));
+                        while (b > 0 && (static_cast<unsigned char>(t[b]) & 0xC0) == 0x80) --b;
+                        while (e < t.size() && (static_cast<unsigned char>(t[e]) & 0xC0) == 0x80) ++e;
+                        t += t.substr(b, e - b);
+                    }
+                    break;
+                case 3: t += std::string(uniform(1, 80), char('a' + uniform(0, 2))); break;
+                default:
+                    if (uniform(0, 3) == 0) {
+                        for (size_t k = uniform(1, 100); k > 0; --k)
+                            t += "あいうえお" + test::toUtf8(std::u32string(1, U'ぁ' + char32_t(uniform(0, 80))));
+                        ++capped;
+                    }
+                }
+            }
+            const std::string label = "text " + std::to_string(i);
+            QVERIFY2(sameRepetition(measureRepetition(t), measureRepetitionReference(t)), label.c_str());
+            QVERIFY2(ng.find(t) == naiveNgWords(words, t), label.c_str());
+            QVERIFY2(ngShort.find(t) == naiveNgWords(shortWords, t), label.c_str());
+            if (!utf8::isValid(t)) continue;
+            ++valid;
+            QVERIFY2(countClasses(t) == referenceCounts(t), label.c_str());
+        }
+        QVERIFY(valid > 2000 && capped > 100);
     }
 
     // ---- brackets, widths, NFKC, language -----------------------------------------------------
@@ -577,6 +630,64 @@ private slots:
 
 private:
     static size_t utf8Length(const std::string& s) { return QString::fromStdString(s).toStdU32String().size(); }
+
+    static bool sameRepetition(const RepetitionStats& a, const RepetitionStats& b)
+    {
+        return a.lines == b.lines && a.sentences == b.sentences && a.duplicateLineFraction == b.duplicateLineFraction &&
+               a.duplicateLineCharFraction == b.duplicateLineCharFraction &&
+               a.duplicateSentenceFraction == b.duplicateSentenceFraction &&
+               a.duplicateSentenceCharFraction == b.duplicateSentenceCharFraction &&
+               a.topNgramFraction == b.topNgramFraction && a.duplicateNgramFraction == b.duplicateNgramFraction;
+    }
+
+    // Class counts one code point at a time through classify(), as the definitions read.
+    static ClassCounts referenceCounts(const std::string& text)
+    {
+        ClassCounts c;
+        for (size_t pos = 0; pos < text.size();) {
+            const char32_t cp = utf8::next(text, pos);
+            const CharClass k = classify(cp);
+            ++c.chars;
+            ++c.byClass[size_t(k)];
+            if (cp < 0x80) {
+                c.asciiDigits += k == CharClass::Digit;
+                c.asciiLatin += k == CharClass::Latin;
+                continue;
+            }
+            c.kutenToten += std::u32string_view(U"、，。．！？").find(cp) != std::u32string_view::npos;
+            c.fullwidthDigits += k == CharClass::Digit;
+            c.fullwidthLatin += k == CharClass::Latin && cp >= 0xFF21;
+            c.halfwidthKatakana += k == CharClass::Katakana && cp >= 0xFF66;
+            const bool hangul =
+                (cp >= 0xAC00 && cp <= 0xD7AF) || (cp >= 0x1100 && cp <= 0x11FF) || (cp >= 0x3130 && cp <= 0x318F);
+            c.hangul += k == CharClass::OtherLetter && hangul;
+        }
+        return c;
+    }
+
+    // Every occurrence of every word by comparing at each byte, ASCII letters folded; a word
+    // that folds to an earlier one is that one.
+    static std::vector<NgWordMatch> naiveNgWords(const std::vector<std::string>& words, const std::string& text)
+    {
+        auto fold = [](std::string s) {
+            for (char& ch : s) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+            return s;
+        };
+        const std::string folded = fold(text);
+        std::vector<NgWordMatch> out;
+        std::set<std::string> seen;
+        for (size_t w = 0; w < words.size(); ++w) {
+            const std::string word = fold(words[w]);
+            if (word.empty() || !seen.insert(word).second) continue;
+            for (size_t at = folded.find(word); at != std::string::npos; at = folded.find(word, at + 1))
+                out.push_back({w, {at, at + word.size(), utf8::length(text.substr(0, at)),
+                                   utf8::length(text.substr(0, at + word.size()))}});
+        }
+        std::sort(out.begin(), out.end(), [](const NgWordMatch& a, const NgWordMatch& b) {
+            return a.span.begin != b.span.begin ? a.span.begin < b.span.begin : a.span.end > b.span.end;
+        });
+        return out;
+    }
 
     static std::string write(QTemporaryDir& dir, const char* name, const char* content)
     {

@@ -1,5 +1,9 @@
 #include "datastore/quality/char_classes.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
 #include "core/utf8.h"
 
 namespace tsumugi::quality {
@@ -61,20 +65,89 @@ std::string_view charClassName(CharClass c)
     return names[static_cast<size_t>(c)];
 }
 
+namespace {
+
+// What countClasses records for one code point: its class in the low three bits and, above
+// them, which of the extra counters it adds to (at most one).
+enum Extra : unsigned char {
+    kNoExtra,
+    kKutenToten,
+    kAsciiDigit,
+    kFullwidthDigit,
+    kAsciiLatin,
+    kFullwidthLatin,
+    kHalfwidthKatakana,
+    kHangul
+};
+constexpr size_t kCodes = kCharClassCount * 8;
+
+// asciiByte: the code point was one byte (malformed longer forms of ASCII count as others).
+unsigned char codeOf(char32_t cp, bool asciiByte)
+{
+    const CharClass k = classify(cp);
+    Extra extra = kNoExtra;
+    if (asciiByte) {
+        extra = k == CharClass::Digit ? kAsciiDigit : k == CharClass::Latin ? kAsciiLatin : kNoExtra;
+    } else {
+        switch (cp) {
+        case U'、': case U'，': case U'。': case U'．': case U'！': case U'？': extra = kKutenToten; break;
+        default: break;
+        }
+        if (k == CharClass::Digit) extra = kFullwidthDigit;
+        if (k == CharClass::Latin && cp >= 0xFF21) extra = kFullwidthLatin;
+        if (k == CharClass::Katakana && cp >= 0xFF66) extra = kHalfwidthKatakana;
+        if (k == CharClass::OtherLetter && isHangul(cp)) extra = kHangul;
+    }
+    return static_cast<unsigned char>(static_cast<unsigned>(k) | unsigned(extra) << 3);
+}
+
+// codeOf for multi-byte code points of the Basic Multilingual Plane in two levels: a block of 256 codes per high byte,
+// blocks that are alike stored once (all of CJK shares one), so the whole table stays in
+// cache: about 20 blocks.
+struct BmpCodes {
+    std::array<uint16_t, 256> block{};
+    std::vector<unsigned char> codes;  // [block, low byte]
+    BmpCodes()
+    {
+        for (char32_t high = 0; high < 256; ++high) {
+            std::array<unsigned char, 256> row;
+            for (char32_t low = 0; low < 256; ++low) row[low] = codeOf(high << 8 | low, false);
+            size_t b = 0;
+            while (b < codes.size() / 256 && !std::equal(row.begin(), row.end(), codes.begin() + long(b * 256))) ++b;
+            if (b == codes.size() / 256) codes.insert(codes.end(), row.begin(), row.end());
+            block[high] = static_cast<uint16_t>(b);
+        }
+    }
+    unsigned char operator()(char32_t cp) const { return codes[size_t(block[cp >> 8]) << 8 | (cp & 0xFF)]; }
+};
+
+constexpr std::array<unsigned char, 128> asciiCodes()
+{
+    std::array<unsigned char, 128> t{};
+    for (size_t c = 0; c < 128; ++c) {
+        const CharClass k = kAscii[c];
+        const Extra extra = k == CharClass::Digit ? kAsciiDigit : k == CharClass::Latin ? kAsciiLatin : kNoExtra;
+        t[c] = static_cast<unsigned char>(static_cast<unsigned>(k) | unsigned(extra) << 3);
+    }
+    return t;
+}
+constexpr auto kAsciiCodes = asciiCodes();
+
+}  // namespace
+
 ClassCounts countClasses(std::string_view text)
 {
-    ClassCounts counts;
+    static const BmpCodes bmp;
+    std::array<size_t, kCodes> perCode{};
+    size_t chars = 0;
     const auto* s = reinterpret_cast<const unsigned char*>(text.data());
     const size_t n = text.size();
     size_t i = 0;
     while (i < n) {
         const unsigned char c = s[i];
-        ++counts.chars;
+        ++chars;
         if (c < 0x80) {
-            const CharClass k = kAscii[c];
-            ++counts.byClass[static_cast<size_t>(k)];
-            counts.asciiDigits += k == CharClass::Digit;
-            counts.asciiLatin += k == CharClass::Latin;
+            ++perCode[kAsciiCodes[c]];
             ++i;
             continue;
         }
@@ -85,19 +158,23 @@ ClassCounts countClasses(std::string_view text)
         } else {
             cp = utf8::next(text, i);
         }
-        CharClass k;
-        if (cp >= 0x3041 && cp <= 0x309F) k = CharClass::Hiragana;  // the common cases first
-        else if (cp >= 0x4E00 && cp <= 0x9FFF) k = CharClass::Kanji;
-        else k = classify(cp);
-        ++counts.byClass[static_cast<size_t>(k)];
-        switch (cp) {
-        case U'、': case U'，': case U'。': case U'．': case U'！': case U'？': ++counts.kutenToten; break;
-        default: break;
+        ++perCode[cp < 0x10000 ? bmp(cp) : codeOf(cp, false)];
+    }
+    ClassCounts counts;
+    counts.chars = chars;
+    for (size_t code = 0; code < kCodes; ++code) {
+        const size_t count = perCode[code];
+        counts.byClass[code & 7] += count;
+        switch (Extra(code >> 3)) {
+        case kNoExtra: break;
+        case kKutenToten: counts.kutenToten += count; break;
+        case kAsciiDigit: counts.asciiDigits += count; break;
+        case kFullwidthDigit: counts.fullwidthDigits += count; break;
+        case kAsciiLatin: counts.asciiLatin += count; break;
+        case kFullwidthLatin: counts.fullwidthLatin += count; break;
+        case kHalfwidthKatakana: counts.halfwidthKatakana += count; break;
+        case kHangul: counts.hangul += count; break;
         }
-        if (k == CharClass::Digit) ++counts.fullwidthDigits;
-        if (k == CharClass::Latin && cp >= 0xFF21) ++counts.fullwidthLatin;
-        if (k == CharClass::Katakana && cp >= 0xFF66) ++counts.halfwidthKatakana;
-        if (k == CharClass::OtherLetter && isHangul(cp)) ++counts.hangul;
     }
     return counts;
 }

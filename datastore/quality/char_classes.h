@@ -35,6 +35,7 @@ struct ClassCounts {
     size_t halfwidthKatakana = 0;  // part of Katakana
 
     size_t operator[](CharClass c) const { return byClass[static_cast<size_t>(c)]; }
+    bool operator==(const ClassCounts&) const = default;
     // Share of all code points (0 for an empty text).
     double share(CharClass c) const { return chars ? double((*this)[c]) / double(chars) : 0.0; }
     size_t japanese() const

@@ -11,8 +11,9 @@ std::vector<ThresholdFailure> thresholdFailures(const ClassCounts& c, const std:
     auto below = [&](const char* rule, double value, double limit) {
         if (value < limit) out.push_back({rule, value, limit});
     };
-    auto above = [&](const std::string& rule, double value, double limit) {
-        if (value > limit) out.push_back({rule, value, limit});
+    // The rule's name is built only for a failure: most texts fail nothing.
+    auto above = [&](const char* rule, double value, double limit, int n = 0) {
+        if (value > limit) out.push_back({n ? rule + std::string(".") + std::to_string(n) : rule, value, limit});
     };
     if (t.minChars && chars < *t.minChars) out.push_back({"min_chars", double(chars), double(*t.minChars)});
     if (t.maxChars && chars > *t.maxChars) out.push_back({"max_chars", double(chars), double(*t.maxChars)});
@@ -28,11 +29,10 @@ std::vector<ThresholdFailure> thresholdFailures(const ClassCounts& c, const std:
         above("duplicate_sentence_char_fraction_max", rep->duplicateSentenceCharFraction,
               t.duplicateSentenceCharFractionMax);
         for (int n = kTopNgramMin; n <= kTopNgramMax; ++n)
-            above("top_ngram_fraction_max." + std::to_string(n), rep->topNgramFraction[size_t(n)],
-                  t.topNgramFractionMax[size_t(n)]);
+            above("top_ngram_fraction_max", rep->topNgramFraction[size_t(n)], t.topNgramFractionMax[size_t(n)], n);
         for (int n = kDupNgramMin; n <= kDupNgramMax; ++n)
-            above("duplicate_ngram_fraction_max." + std::to_string(n), rep->duplicateNgramFraction[size_t(n)],
-                  t.duplicateNgramFractionMax[size_t(n)]);
+            above("duplicate_ngram_fraction_max", rep->duplicateNgramFraction[size_t(n)],
+                  t.duplicateNgramFractionMax[size_t(n)], n);
     }
     return out;
 }
@@ -51,7 +51,7 @@ TextReport checkText(std::string_view text, const Thresholds& thresholds, const 
     r.pii = scanPii(text);
     if (!ngWords.empty()) r.ngWords = ngWords.find(text);
     r.brackets = checkBrackets(text);
-    r.width = checkWidthMixing(text);
+    r.width = prose.size() == text.size() ? checkWidthMixing(text, r.counts) : checkWidthMixing(text);
     if (options.nfkc) r.nfkc = nfkcDifferences(text);
     return r;
 }

@@ -1,6 +1,7 @@
 #include "datastore/quality/ng_words.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <deque>
 
@@ -20,11 +21,25 @@ NgWordMatcher::NgWordMatcher(std::vector<std::string> words) : m_words(std::move
     for (int c = 'A'; c <= 'Z'; ++c) m_class[c] = m_class[c + 32];
     for (const auto& w : m_words) {
         if (w.empty()) continue;
-        const size_t b0 = fold(static_cast<unsigned char>(w[0]));
-        if (w.size() == 1)
-            for (size_t b1 = 0; b1 < 256; ++b1) m_starts[b0 << 8 | b1] = true;
-        else
-            m_starts[b0 << 8 | fold(static_cast<unsigned char>(w[1]))] = true;
+        // Every spelling of the first (up to) three bytes: both cases of ASCII letters, any
+        // byte past the word's end.
+        std::array<std::vector<unsigned char>, 3> options;
+        for (size_t k = 0; k < 3; ++k) {
+            if (k >= w.size()) {
+                for (int b = 0; b < 64; ++b) options[k].push_back(static_cast<unsigned char>(b));
+                continue;
+            }
+            const unsigned char c = fold(static_cast<unsigned char>(w[k]));
+            options[k].push_back(c);
+            if (c >= 'a' && c <= 'z') options[k].push_back(static_cast<unsigned char>(c - 32));
+        }
+        for (unsigned char b0 : options[0])
+            for (unsigned char b1 : options[1])
+                for (unsigned char b2 : options[2]) {
+                    const unsigned char bytes[3] = {b0, b1, b2};
+                    const uint32_t key = startKey(bytes);
+                    m_starts[key >> 6] |= uint64_t(1) << (key & 63);
+                }
     }
     // A trie of the folded words, then breadth-first failure links turned into a full
     // transition table (a DFA), so matching is one table lookup per byte.
@@ -84,9 +99,12 @@ std::vector<NgWordMatch> NgWordMatcher::find(std::string_view text) const
     for (size_t i = 0; i < text.size(); ++i) {
         // Most bytes of most texts lead nowhere: at the root, skip bytes no word holds.
         if (state == 0) {
-            while (i + 1 < text.size() && !m_starts[size_t(fold(static_cast<unsigned char>(text[i]))) << 8 |
-                                                    fold(static_cast<unsigned char>(text[i + 1]))])
+            const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+            while (i + 2 < text.size()) {
+                const uint32_t key = startKey(s + i);
+                if (m_starts[key >> 6] >> (key & 63) & 1) break;
                 ++i;
+            }
         }
         state = m_next[size_t(state) * m_classes + m_class[static_cast<unsigned char>(text[i])]];
         for (int32_t n = m_nodes[size_t(state)].output >= 0 ? state : m_nodes[size_t(state)].outputLink; n >= 0;

@@ -17,6 +17,7 @@ namespace tsumugi::quality {
 struct NgWordMatch {
     size_t word = 0;  // index into the list given to the matcher
     Span span;
+    bool operator==(const NgWordMatch&) const = default;
 };
 
 class NgWordMatcher {
@@ -43,9 +44,15 @@ private:
     unsigned char m_class[256] = {};
     size_t m_classes = 1;
     std::vector<int32_t> m_next;  // [node, class]
-    // First two (folded) bytes of every word, as b0·256 + b1 (a one-byte word marks every
-    // b1): at the root, matching skips ahead to the next position where a word can start.
-    std::vector<bool> m_starts = std::vector<bool>(65536, false);
+    // Where a word can start, by the first three bytes as written (either case), squeezed
+    // into 16 bits as UTF-8 packs one three-byte character: (b0 & 0x0F, b1 & 0x3F, b2 & 0x3F).
+    // A word shorter than three bytes marks every key that begins with it. At the root,
+    // matching skips ahead to the next position whose key is marked.
+    static uint32_t startKey(const unsigned char* b)
+    {
+        return uint32_t(b[0] & 0x0F) << 12 | uint32_t(b[1] & 0x3F) << 6 | (b[2] & 0x3F);
+    }
+    std::vector<uint64_t> m_starts = std::vector<uint64_t>(65536 / 64, 0);
 };
 
 }  // namespace tsumugi::quality

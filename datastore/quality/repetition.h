@@ -29,4 +29,9 @@ struct RepetitionStats {
 
 RepetitionStats measureRepetition(std::string_view text);
 
+// The same measured directly on the bytes, n-grams of every position in one table: what
+// measureRepetition does for text that is not valid UTF-8, and the reference its fast path
+// is tested against.
+RepetitionStats measureRepetitionReference(std::string_view text);
+
 }  // namespace tsumugi::quality

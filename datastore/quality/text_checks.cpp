@@ -94,6 +94,11 @@ std::string_view widthKindName(WidthKind k)
 
 std::vector<WidthFinding> checkWidthMixing(std::string_view text)
 {
+    return checkWidthMixing(text, countClasses(text));
+}
+
+std::vector<WidthFinding> checkWidthMixing(std::string_view text, const ClassCounts& counts)
+{
     // Per kind: 0 = half-width, 1 = full-width, -1 = not of this kind.
     auto formOf = [](char32_t c, WidthKind kind) -> int {
         switch (kind) {
@@ -112,7 +117,6 @@ std::vector<WidthFinding> checkWidthMixing(std::string_view text)
         }
         return -1;
     };
-    const ClassCounts counts = countClasses(text);
     std::vector<WidthFinding> out;
     const std::array<std::pair<size_t, size_t>, 3> totals = {
         {{counts.asciiDigits, counts.fullwidthDigits},

@@ -35,6 +35,8 @@ struct WidthFinding {
     std::vector<Span> spans;
 };
 std::vector<WidthFinding> checkWidthMixing(std::string_view text);
+// The same with countClasses(text) already at hand.
+std::vector<WidthFinding> checkWidthMixing(std::string_view text, const ClassCounts& counts);
 std::string_view widthKindName(WidthKind k);
 
 // Where NFKC normalization would change the text, with what it would become. The text
