@@ -53,7 +53,8 @@ deb: build
 # The datastore tests again under AddressSanitizer and UndefinedBehaviorSanitizer (only
 # their targets are built: the rest of the tree is not what this run checks).
 SANITIZE_TESTS = test_consensus test_workspace test_roles test_messages test_queue test_search \
-                 test_snapshots test_concurrency test_crash test_import_export test_samples
+                 test_snapshots test_concurrency test_crash test_import_export test_samples \
+                 test_formats test_quality test_quality_workspace
 sanitize: deps
 	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTSUMUGI_SANITIZE=ON -DTSUMUGI_BENCH=OFF
 	cmake --build build-asan -j $(JOBS) --target $(SANITIZE_TESTS)
