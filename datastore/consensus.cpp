@@ -209,9 +209,13 @@ std::vector<PairAgreement> rankingAgreement(Workspace& ws, const std::optional<s
     return out;
 }
 
-std::vector<LabelAgreement> labelAgreement(Workspace& ws)
+std::vector<LabelAgreement> labelAgreement(Workspace& ws, std::optional<int64_t> snapshotId)
 {
-    auto st = ws.db().prepare("SELECT name, message_id, value FROM labels ORDER BY name, message_id");
+    auto st = snapshotId ? ws.db().prepare("SELECT l.name, l.message_id, l.value FROM snapshot_items si "
+                                           "JOIN labels l ON l.message_id = si.message_id "
+                                           "WHERE si.snapshot_id = ? ORDER BY l.name, l.message_id")
+                         : ws.db().prepare("SELECT name, message_id, value FROM labels ORDER BY name, message_id");
+    if (snapshotId) st.bind(1, *snapshotId);
     std::map<std::string, std::map<int64_t, std::vector<double>>> values;
     while (st.step()) values[st.text(0)][st.int64(1)].push_back(static_cast<double>(st.int64(2)));
     std::vector<LabelAgreement> out;

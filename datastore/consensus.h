@@ -66,7 +66,8 @@ struct LabelAgreement {
     std::optional<double> alpha;
 };
 // α per label name; names whose values are all 0/1 use the nominal metric, others interval.
-std::vector<LabelAgreement> labelAgreement(Workspace& ws);
+// Over the whole workspace, or over the messages of one snapshot.
+std::vector<LabelAgreement> labelAgreement(Workspace& ws, std::optional<int64_t> snapshotId = std::nullopt);
 
 // Consensus order of a parent's candidates from the latest ranking of each annotator.
 Groups consensusRanking(Workspace& ws, int64_t parentId);

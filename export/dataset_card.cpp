@@ -213,24 +213,7 @@ DatasetCardFacts datasetCardFacts(Workspace& ws, const Snapshot& snapshot, const
         f.rankingAgreement.push_back({accountById(ws, p.annotatorA).name + " ~ " + accountById(ws, p.annotatorB).name,
                                       p.sharedItems, p.tau});
     // Krippendorff's α per label over the snapshot's messages (nominal for 0/1 flags).
-    auto st = ws.db().prepare(
-        "SELECT l.name, l.message_id, l.value FROM snapshot_items si JOIN labels l ON l.message_id = si.message_id "
-        "WHERE si.snapshot_id = ? ORDER BY l.name, l.message_id");
-    st.bind(1, id);
-    std::map<std::string, std::map<int64_t, std::vector<double>>> values;
-    while (st.step()) values[st.text(0)][st.int64(1)].push_back(static_cast<double>(st.int64(2)));
-    for (const auto& [name, byMessage] : values) {
-        std::vector<std::vector<double>> units;
-        bool binary = true;
-        int64_t pairable = 0;
-        for (const auto& [_, v] : byMessage) {
-            units.push_back(v);
-            pairable += v.size() >= 2;
-            for (double x : v) binary = binary && (x == 0 || x == 1);
-        }
-        f.labelAgreement.push_back(
-            {name, pairable, krippendorffAlpha(units, binary ? AlphaMetric::Nominal : AlphaMetric::Interval)});
-    }
+    for (const LabelAgreement& a : labelAgreement(ws, id)) f.labelAgreement.push_back({a.name, a.units, a.alpha});
     return f;
 }
 

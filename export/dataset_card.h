@@ -45,7 +45,7 @@ struct DatasetCardFacts {
     int64_t reviews = 0, reviewers = 0;
     int64_t labels = 0, labellers = 0;
     std::vector<CardAgreement> rankingAgreement;  // Kendall's τ-b per pair of rankers
-    std::vector<CardAgreement> labelAgreement;    // Krippendorff's α per label (whole workspace)
+    std::vector<CardAgreement> labelAgreement;    // Krippendorff's α per label (the snapshot's messages)
     SnapshotProvenance provenance;
     bool restrictedIncluded = false;
     std::vector<std::pair<std::string, std::string>> extraSections;

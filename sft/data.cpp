@@ -28,19 +28,6 @@ Overlong parseOverlong(const std::string& name)
 
 namespace {
 
-const char* roleName(MessageRole role)
-{
-    switch (role) {
-        case MessageRole::System:
-            return "system";
-        case MessageRole::User:
-            return "user";
-        case MessageRole::Assistant:
-            return "assistant";
-    }
-    return "user";
-}
-
 // The consensus order of each ranked parent's replies, restricted to replies in the snapshot.
 std::map<int64_t, Groups> snapshotConsensus(Workspace& ws, int64_t snapshotId, const std::set<int64_t>& inSnapshot)
 {
@@ -134,7 +121,7 @@ std::vector<ConversationPath> snapshotPaths(Workspace& ws, int64_t snapshotId, P
             for (int64_t id : prefix) {
                 const SnapshotMessage& m = messages[index[id]];
                 path.messageIds.push_back(id);
-                path.messages.push_back({roleName(m.role), m.text});
+                path.messages.push_back({std::string(messageRoleName(m.role)), m.text});
             }
             // The same prefix can close twice (a user leaf after the assistant); keep it once.
             if (paths.size() > before && paths.back().messageIds == path.messageIds) continue;

@@ -247,7 +247,11 @@ SftResult runSft(Workspace& ws, const Account& actor, const SftOptions& o, train
     }
     if (o.activationCheckpointing) training::enableActivationCheckpointing(*llama);
     int64_t trainableCount = 0;
-    for (const auto& [name, t] : trainable) trainableCount += t.numel();
+    std::vector<at::Tensor> trainableTensors;
+    for (const auto& [name, t] : trainable) {
+        trainableCount += t.numel();
+        trainableTensors.push_back(t);
+    }
     const training::MemoryEstimate memory = training::estimateTrainingMemory(
         config, dtype, trainableCount, o.batchSize, o.pack ? seqLen : std::min<int64_t>(seqLen, 2048),
         o.activationCheckpointing);
@@ -383,9 +387,7 @@ SftResult runSft(Workspace& ws, const Account& actor, const SftOptions& o, train
             }
             stepLoss /= double(std::max<int64_t>(1, stepTokens));
             if (o.lossHook) o.lossHook(state.step, stepLoss);
-            std::vector<at::Tensor> params;
-            for (const auto& [name, t] : trainable) params.push_back(t);
-            const double gradNorm = training::clipGradNorm(params, o.maxGradNorm);
+            const double gradNorm = training::clipGradNorm(trainableTensors, o.maxGradNorm);
             const training::GuardAction action = guard.observe(state.step, stepLoss, gradNorm);
             if (action == training::GuardAction::Accept) {
                 const double lr = training::learningRate(schedule, state.step) * state.lrScale;

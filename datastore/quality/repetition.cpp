@@ -197,7 +197,24 @@ bool blank(std::string_view line)
     return true;
 }
 
+// The line and sentence figures from either counter (Duplicates or RangeDuplicates).
+template <class Counter>
+void setLineAndSentenceFractions(RepetitionStats& r, const Counter& lines, const Counter& sentences)
+{
+    r.lines = lines.items;
+    r.sentences = sentences.items;
+    if (lines.items) {
+        r.duplicateLineFraction = double(lines.dupItems) / double(lines.items);
+        r.duplicateLineCharFraction = lines.chars ? double(lines.dupChars) / double(lines.chars) : 0;
+    }
+    if (sentences.items) {
+        r.duplicateSentenceFraction = double(sentences.dupItems) / double(sentences.items);
+        r.duplicateSentenceCharFraction = sentences.chars ? double(sentences.dupChars) / double(sentences.chars) : 0;
+    }
+}
+
 }  // namespace
+
 
 RepetitionStats measureRepetitionReference(std::string_view text)
 {
@@ -233,16 +250,7 @@ RepetitionStats measureRepetitionReference(std::string_view text)
         }
         pos = end + 1;
     }
-    r.lines = lines.items;
-    r.sentences = sentences.items;
-    if (lines.items) {
-        r.duplicateLineFraction = double(lines.dupItems) / double(lines.items);
-        r.duplicateLineCharFraction = lines.chars ? double(lines.dupChars) / double(lines.chars) : 0;
-    }
-    if (sentences.items) {
-        r.duplicateSentenceFraction = double(sentences.dupItems) / double(sentences.items);
-        r.duplicateSentenceCharFraction = sentences.chars ? double(sentences.dupChars) / double(sentences.chars) : 0;
-    }
+    setLineAndSentenceFractions(r, lines, sentences);
 
     // Character n-grams. n = 2 … 4: counts in a hash table. n = 5 … 10: the 5-gram table
     // links each position to the previous one with the same 5-gram; walking that chain
@@ -345,16 +353,7 @@ RepetitionStats measureRepetition(std::string_view text)
         }
         b = next;
     }
-    r.lines = lines.items;
-    r.sentences = sentences.items;
-    if (lines.items) {
-        r.duplicateLineFraction = double(lines.dupItems) / double(lines.items);
-        r.duplicateLineCharFraction = lines.chars ? double(lines.dupChars) / double(lines.chars) : 0;
-    }
-    if (sentences.items) {
-        r.duplicateSentenceFraction = double(sentences.dupItems) / double(sentences.items);
-        r.duplicateSentenceCharFraction = sentences.chars ? double(sentences.dupChars) / double(sentences.chars) : 0;
-    }
+    setLineAndSentenceFractions(r, lines, sentences);
 
     // Character n-grams, the same hashes and rules as measureRepetitionReference, counted in
     // rounds: every 2-gram; then an n-gram only where the (n−1)-gram at the same position
